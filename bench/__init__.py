@@ -1,0 +1,1 @@
+"""provkit benchmarks: ``python -m bench.<name>``; results go into BENCHMARKS.md."""

@@ -1,0 +1,1 @@
+"""provkit provenance: video fingerprints, the generation registry and contribution certificates."""

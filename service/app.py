@@ -1,0 +1,192 @@
+"""The provkit FastAPI application (``create_app``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+from sqlalchemy import text
+
+from provenance.registry import Registry, RegistryError, make_engine, parse_mark_id
+from provenance.registry.migrate import current_revisions, head_revisions
+from service import problems
+from service.auth import SCOPES, KeyStore, Principal
+from service.logging import configure as configure_logging
+from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="API key as `Authorization: Bearer pk_...`")
+_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
+
+
+def principal(
+    request: Request,
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    header: Annotated[str | None, Depends(_header)],
+) -> Principal:
+    """The verified caller; 401 problem+json when the key is missing or wrong."""
+    key = bearer.credentials if bearer is not None else header
+    if not key:
+        raise problems.Problem(
+            401, "missing API key", headers={"WWW-Authenticate": 'Bearer realm="provkit"'}
+        )
+    who: Principal | None = request.app.state.keys.verify(key)
+    if who is None:
+        raise problems.Problem(
+            401, "invalid API key", headers={"WWW-Authenticate": 'Bearer realm="provkit"'}
+        )
+    return who
+
+
+def require(scope: str) -> Callable[..., Principal]:
+    """Dependency: the caller must hold ``scope`` (``admin`` holds every scope)."""
+    assert scope in SCOPES
+
+    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+        if not who.has(scope):
+            raise problems.Problem(403, f"this API key lacks the '{scope}' scope")
+        return who
+
+    return check
+
+
+class KeyCreate(BaseModel):
+    scopes: list[str] = Field(min_length=1, max_length=len(SCOPES))
+    name: str = Field("", max_length=128)
+
+
+class KeyOut(BaseModel):
+    key_id: str
+    name: str
+    scopes: list[str]
+    created_at: datetime
+    revoked: bool
+
+
+class KeyCreated(KeyOut):
+    key: str = Field(description="The secret key. Shown once: store it now.")
+
+
+class GenerationOut(BaseModel):
+    id: int
+    mark_id: str
+    model: str
+    preset_id: str | None
+    created_at: datetime
+    disclosure: str
+    status: str
+    media: list[dict[str, str]]
+    user_id: str | None = Field(None, description="Only shown to admin keys.")
+    prompt_sha256: str | None = Field(None, description="Only shown to admin keys.")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the application for ``settings`` (default: from environment / TOML)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+    app = FastAPI(
+        title="provkit",
+        version="0.1.0",
+        description="Provenance verification API: watermark, fingerprints, screening, certificates.",
+    )
+    engine = make_engine(settings.db_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.registry = Registry(engine)
+    app.state.keys = KeyStore(engine)
+    problems.install(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"])
+    def readyz() -> dict[str, Any]:
+        """Readiness: the store answers and carries every migration."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            current = current_revisions(engine)
+        except Exception as exc:  # the store is down or unreachable
+            raise problems.Problem(503, f"store unavailable: {type(exc).__name__}") from None
+        heads = head_revisions()
+        if current != heads:
+            raise problems.Problem(503, "store schema is not up to date; run `provkit db upgrade`")
+        return {"status": "ready", "schema": sorted(current)}
+
+    @app.get("/v1/whoami", tags=["keys"])
+    def whoami(who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+        """The calling key's id, name and scopes."""
+        return {"key_id": who.key_id, "name": who.name, "scopes": sorted(who.scopes)}
+
+    @app.post("/v1/keys", tags=["keys"], status_code=201)
+    def create_key(
+        body: KeyCreate, _: Annotated[Principal, Depends(require("admin"))]
+    ) -> KeyCreated:
+        """Create an API key (admin). The secret is in this response only."""
+        try:
+            key, info = app.state.keys.create(body.scopes, body.name)
+        except ValueError as exc:
+            raise problems.Problem(422, str(exc)) from None
+        return KeyCreated(key=key, **_key_out(info).model_dump())
+
+    @app.get("/v1/keys", tags=["keys"])
+    def list_keys(_: Annotated[Principal, Depends(require("admin"))]) -> list[KeyOut]:
+        """List API keys (admin); secrets are never shown."""
+        return [_key_out(k) for k in app.state.keys.list()]
+
+    @app.delete("/v1/keys/{key_id}", tags=["keys"], status_code=204)
+    def revoke_key(key_id: str, _: Annotated[Principal, Depends(require("admin"))]) -> None:
+        """Revoke an API key (admin)."""
+        if not app.state.keys.revoke(key_id):
+            raise problems.Problem(404, f"no active key {key_id!r}")
+
+    @app.get("/v1/generations/{mark_id}", tags=["registry"])
+    def get_generation(
+        mark_id: str, who: Annotated[Principal, Depends(require("verify"))]
+    ) -> GenerationOut:
+        """A generation record by its 16-hex-digit mark id. User ids are shown to admin keys only."""
+        try:
+            mid = parse_mark_id(mark_id)
+        except RegistryError as exc:
+            raise problems.Problem(422, str(exc)) from None
+        gen = app.state.registry.by_mark_id(mid)
+        if gen is None:
+            raise problems.Problem(404, f"no generation with mark id {mark_id.lower()}")
+        admin = "admin" in who.scopes
+        return GenerationOut(
+            id=gen.id,
+            mark_id=gen.mark_hex,
+            model=gen.model,
+            preset_id=gen.preset_id,
+            created_at=gen.created_at,
+            disclosure=gen.disclosure,
+            status=gen.status,
+            media=[{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in gen.media],
+            user_id=gen.user_id if admin else None,
+            prompt_sha256=gen.prompt_sha256 if admin else None,
+        )
+
+    return app
+
+
+def _key_out(info: Any) -> KeyOut:
+    return KeyOut(
+        key_id=info.key_id,
+        name=info.name,
+        scopes=list(info.scopes),
+        created_at=info.created_at,
+        revoked=info.revoked,
+    )
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory entry point: ``uvicorn --factory service.app:app_from_env``."""
+    return create_app()

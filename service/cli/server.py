@@ -1,0 +1,34 @@
+"""``provkit serve``: run the API with uvicorn."""
+
+from __future__ import annotations
+
+import click
+
+from provenance.registry.migrate import upgrade
+from service.cli.common import load_settings
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Bind address (default from settings: 127.0.0.1).")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="Port (default 8000).")
+@click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes.")
+def serve(host: str | None, port: int | None, workers: int | None) -> None:
+    """Initialise the store and serve the verification API."""
+    import uvicorn
+
+    s = load_settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(s.db_url)
+    host = host or s.host
+    port = s.port if port is None else port
+    base = f"http://{host}:{port}"
+    click.echo(f"provkit API on {base}  (docs: {base}/docs, health: {base}/healthz)", err=True)
+    click.echo("Create an API key with: provkit keys create --scope verify --name me", err=True)
+    uvicorn.run(
+        "service.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or s.workers,
+        log_level=s.log_level.lower(),
+    )

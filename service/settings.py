@@ -1,0 +1,113 @@
+"""Service settings: ``PROVKIT_*`` environment variables, then an optional TOML file, then defaults.
+
+The TOML file is named by ``PROVKIT_CONFIG`` (default ``./provkit.toml`` when it exists). Secrets
+(database passwords inside URLs, key material) are never printed: use :meth:`Settings.public`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def _toml_file() -> Path | None:
+    name = os.environ.get("PROVKIT_CONFIG")
+    if name:
+        return Path(name)
+    default = Path("provkit.toml")
+    return default if default.exists() else None
+
+
+class Settings(BaseSettings):
+    """All provkit service settings."""
+
+    model_config = SettingsConfigDict(env_prefix="PROVKIT_", extra="forbid")
+
+    data_dir: Path = Field(Path("var"), description="Directory for the SQLite store and indexes.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: SQLite file data_dir/provkit.db."
+    )
+    host: str = Field("127.0.0.1", description="Address `provkit serve` binds.")
+    port: int = Field(8000, ge=0, le=65535, description="Port `provkit serve` binds.")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    max_body_bytes: int = Field(
+        64 * 1024 * 1024, ge=1024, description="Largest accepted request body (bytes)."
+    )
+    max_json_bytes: int = Field(
+        1024 * 1024, ge=1024, description="Largest accepted JSON request body (bytes)."
+    )
+    watermark_key_file: Path | None = Field(
+        None, description="Watermark key file; default data_dir/keys/watermark.key."
+    )
+    signing_key_file: Path | None = Field(
+        None, description="Certificate signing key; default data_dir/keys/signing.key."
+    )
+    log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+
+    @field_validator("log_level")
+    @classmethod
+    def _level(cls, v: str) -> str:
+        v = v.upper()
+        if v not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("log_level must be DEBUG, INFO, WARNING or ERROR")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml = _toml_file()
+        if toml is not None:
+            if not toml.is_file():
+                raise ValueError(f"config file {toml} does not exist")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml))
+        return tuple(sources)
+
+    @property
+    def db_url(self) -> str:
+        """The effective database URL."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'provkit.db').as_posix()}"
+
+    @property
+    def watermark_key_path(self) -> Path:
+        """Effective watermark key file."""
+        return self.watermark_key_file or self.data_dir / "keys" / "watermark.key"
+
+    @property
+    def signing_key_path(self) -> Path:
+        """Effective certificate signing key file."""
+        return self.signing_key_file or self.data_dir / "keys" / "signing.key"
+
+    def public(self) -> dict[str, Any]:
+        """Settings safe to print or log: passwords inside URLs are masked."""
+        out = self.model_dump(mode="json")
+        out["database_url"] = redact_url(self.db_url)
+        return out
+
+
+def redact_url(url: str) -> str:
+    """Mask the password of a ``scheme://user:password@host`` URL."""
+    if "://" not in url or "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    creds, host = rest.rsplit("@", 1)
+    if ":" in creds:
+        creds = creds.split(":", 1)[0] + ":***"
+    return f"{scheme}://{creds}@{host}"
