@@ -99,7 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.registry = Registry(engine)
     app.state.keys = KeyStore(engine)
     problems.install(app)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=settings.max_body_bytes,
+        max_json_bytes=settings.max_json_bytes,
+    )
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/healthz", tags=["ops"])

@@ -23,21 +23,27 @@ class BodyTooLarge(HTTPException):
 
 
 class BodyLimitMiddleware:
-    """Reject bodies above ``max_bytes``: by Content-Length up front, or while streaming."""
+    """Reject bodies above the limit: by Content-Length up front, or while streaming.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    JSON bodies have their own, smaller limit (``max_json_bytes``); uploads get ``max_bytes``.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.max_json_bytes = max_json_bytes or max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
+        ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
+        limit = self.max_json_bytes if ctype.endswith(b"json") else self.max_bytes
         length = headers.get(b"content-length")
         if length is not None:
             try:
-                too_big = int(length) > self.max_bytes
+                too_big = int(length) > limit
             except ValueError:
                 too_big = False
                 resp = problem_response(400, "invalid Content-Length header")
@@ -45,7 +51,7 @@ class BodyLimitMiddleware:
                 return
             if too_big:
                 resp = problem_response(
-                    413, f"request body larger than {self.max_bytes} bytes", instance=scope["path"]
+                    413, f"request body larger than {limit} bytes", instance=scope["path"]
                 )
                 await resp(scope, receive, send)
                 return
@@ -57,8 +63,8 @@ class BodyLimitMiddleware:
             msg = await receive()
             if msg["type"] == "http.request":
                 seen += len(msg.get("body", b""))
-                if seen > self.max_bytes:
-                    raise BodyTooLarge(self.max_bytes)
+                if seen > limit:
+                    raise BodyTooLarge(limit)
             return msg
 
         async def tracking_send(msg: Message) -> None:
@@ -72,7 +78,7 @@ class BodyLimitMiddleware:
         except BodyTooLarge:
             if not started:
                 resp = problem_response(
-                    413, f"request body larger than {self.max_bytes} bytes", instance=scope["path"]
+                    413, f"request body larger than {limit} bytes", instance=scope["path"]
                 )
                 await resp(scope, receive, send)
 

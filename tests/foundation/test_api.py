@@ -17,7 +17,9 @@ from service.settings import Settings
 
 @pytest.fixture
 def settings(tmp_path: Path, db_url: str) -> Settings:
-    return Settings(data_dir=tmp_path, database_url=db_url, max_body_bytes=4096)
+    return Settings(
+        data_dir=tmp_path, database_url=db_url, max_body_bytes=8192, max_json_bytes=4096
+    )
 
 
 @pytest.fixture
@@ -146,6 +148,14 @@ def test_oversized_body_is_413(client: TestClient, settings: Settings) -> None:
             yield b"x" * 1000
 
     _is_problem(client.post("/v1/keys", content=chunks(), headers=admin), 413)
+    # JSON has its own, smaller limit than uploads
+    mid = b"{" + b" " * 5000 + b"}"
+    _is_problem(
+        client.post("/v1/keys", content=mid, headers={**admin, "content-type": "application/json"}),
+        413,
+    )
+    r = client.post("/v1/keys", content=mid, headers={**admin, "content-type": "text/plain"})
+    assert r.status_code != 413
 
 
 def test_unknown_route_and_method_are_problems(client: TestClient) -> None:
