@@ -318,12 +318,12 @@ def write_mp4(
             pts = 0
             for s in range(0, data.shape[1], chunk):
                 block = np.ascontiguousarray(data[:, s : s + chunk])
-                frame = av.AudioFrame.from_ndarray(block, format="fltp", layout=as_.layout.name)
-                frame.sample_rate = audio.sample_rate
-                frame.pts = pts
-                frame.time_base = Fraction(1, audio.sample_rate)
+                aframe = av.AudioFrame.from_ndarray(block, format="fltp", layout=as_.layout.name)
+                aframe.sample_rate = audio.sample_rate
+                aframe.pts = pts
+                aframe.time_base = Fraction(1, audio.sample_rate)
                 pts += block.shape[1]
-                for packet in as_.encode(frame):
+                for packet in as_.encode(aframe):
                     out.mux(packet)
             for packet in as_.encode():
                 out.mux(packet)
