@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from sqlalchemy import text
@@ -16,6 +16,7 @@ from provenance.registry.migrate import current_revisions, head_revisions
 from service import problems
 from service.auth import SCOPES, KeyStore, Principal
 from service.logging import configure as configure_logging
+from service.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.settings import Settings
 
@@ -104,7 +105,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_bytes=settings.max_body_bytes,
         max_json_bytes=settings.max_json_bytes,
     )
+    app.state.metrics = Metrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.add_middleware(RequestIdMiddleware)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus exposition of the service's metrics."""
+        return Response(app.state.metrics.render(), media_type=CONTENT_TYPE)
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:

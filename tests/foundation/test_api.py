@@ -175,3 +175,14 @@ def test_logs_never_carry_keys(
         logging.getLogger("provkit").propagate = False
     assert caplog.records, "access log expected"
     assert key not in caplog.text
+
+
+def test_metrics_per_route_template(client: TestClient, settings: Settings) -> None:
+    key = {"X-API-Key": _key(settings, "verify")}
+    client.get("/healthz")
+    client.get("/v1/generations/00000000000000aa", headers=key)
+    client.get("/v1/generations/00000000000000bb", headers=key)
+    text = client.get("/metrics").text
+    assert 'provkit_request_seconds_count{method="GET",route="/healthz"} 1.0' in text
+    assert 'provkit_responses_total{route="/v1/generations/{mark_id}",status="404"} 2.0' in text
+    assert "00000000000000aa" not in text
