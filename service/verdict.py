@@ -1,0 +1,92 @@
+"""Combine the evidence of every signal into one verdict: generated / not_found / inconclusive.
+
+Pure logic over plain data, so every rule is unit-tested without media:
+
+* ``generated`` — a strong signal points at a known generation record: a watermark decoded with a
+  p-value at or below ``wm_strong`` whose payload is a registered ``mark_id``; or a fingerprint
+  match with at least ``fp_min_frames`` matched frames and score ≥ ``fp_strong`` on a registered
+  video; or the file's SHA-256 equals a registered media hash.
+* ``inconclusive`` — only weak or dangling evidence: a mark with a p-value between ``wm_strong``
+  and ``wm_weak``, a mark whose payload is in no record, a short fingerprint match, or two strong
+  signals pointing at different records.
+* ``not_found`` — no signal fired.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Decision thresholds (false-positive budgets come from the watermark/fingerprint benches)."""
+
+    wm_strong: float = 1e-6
+    wm_weak: float = 1e-3
+    fp_strong: float = 0.5
+    fp_min_frames: int = 3
+
+
+@dataclass
+class Evidence:
+    """What each signal found, with the generation record ids it maps to (None: no record)."""
+
+    wm_found: bool = False
+    wm_p_value: float = 1.0
+    wm_record: int | None = None
+    fp_matches: list[dict[str, Any]] = field(default_factory=list)  # VideoMatch dicts + "record"
+    hash_records: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verdict, the record it points to, and why."""
+
+    verdict: str
+    record_id: int | None
+    reasons: tuple[str, ...]
+
+
+def decide(ev: Evidence, th: Thresholds = Thresholds()) -> Verdict:
+    """Apply the rules in the module docstring."""
+    strong: dict[int, list[str]] = {}
+    weak: list[str] = []
+    for rid in ev.hash_records:
+        strong.setdefault(rid, []).append("exact media hash of a registered file")
+    if ev.wm_found and ev.wm_p_value <= th.wm_strong:
+        if ev.wm_record is not None:
+            strong.setdefault(ev.wm_record, []).append(
+                f"watermark decoded (p={ev.wm_p_value:.1e}) and points to a registered generation"
+            )
+        else:
+            weak.append("watermark decoded but its payload matches no registered generation")
+    elif ev.wm_found or ev.wm_p_value <= th.wm_weak:
+        weak.append(f"weak watermark evidence (p={ev.wm_p_value:.1e})")
+    for m in ev.fp_matches:
+        fp_rid = m.get("record")
+        frames = int(m.get("matched_frames", 0))
+        score = float(m.get("score", 0.0))
+        if frames >= th.fp_min_frames and score >= th.fp_strong:
+            if fp_rid is not None:
+                strong.setdefault(int(fp_rid), []).append(
+                    f"video fingerprint matches {m.get('video_id')} at offset "
+                    f"{float(m.get('offset_s', 0.0)):.1f} s ({frames} frames)"
+                )
+            else:
+                weak.append(f"video fingerprint matches {m.get('video_id')}, not a generation")
+        else:
+            weak.append(f"short fingerprint match with {m.get('video_id')} ({frames} frames)")
+    if len(strong) == 1:
+        only, why = next(iter(strong.items()))
+        return Verdict("generated", only, tuple(why))
+    if len(strong) > 1:
+        # a compilation of several generations is still generated; point at the best-supported
+        best = max(strong, key=lambda r: len(strong[r]))
+        all_why = tuple(w for ws in strong.values() for w in ws)
+        return Verdict(
+            "generated", best, (*all_why, f"evidence points at {len(strong)} generations")
+        )
+    if weak:
+        return Verdict("inconclusive", None, tuple(weak))
+    return Verdict("not_found", None, ("no watermark, fingerprint or hash match",))
