@@ -2,57 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, Request, Response
-from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, FastAPI, Response
+from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from provenance.registry import Registry, RegistryError, make_engine, parse_mark_id
+from provenance.registry import RegistryError, parse_mark_id
 from provenance.registry.migrate import current_revisions, head_revisions
 from service import problems
-from service.auth import SCOPES, KeyStore, Principal
+from service.api import router as api_router
+from service.auth import SCOPES, Principal
+from service.context import Services
+from service.deps import principal, require
 from service.logging import configure as configure_logging
-from service.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from service.metrics import CONTENT_TYPE, MetricsMiddleware
 from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from service.settings import Settings
-
-_bearer = HTTPBearer(auto_error=False, description="API key as `Authorization: Bearer pk_...`")
-_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key")
-
-
-def principal(
-    request: Request,
-    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-    header: Annotated[str | None, Depends(_header)],
-) -> Principal:
-    """The verified caller; 401 problem+json when the key is missing or wrong."""
-    key = bearer.credentials if bearer is not None else header
-    if not key:
-        raise problems.Problem(
-            401, "missing API key", headers={"WWW-Authenticate": 'Bearer realm="provkit"'}
-        )
-    who: Principal | None = request.app.state.keys.verify(key)
-    if who is None:
-        raise problems.Problem(
-            401, "invalid API key", headers={"WWW-Authenticate": 'Bearer realm="provkit"'}
-        )
-    return who
-
-
-def require(scope: str) -> Callable[..., Principal]:
-    """Dependency: the caller must hold ``scope`` (``admin`` holds every scope)."""
-    assert scope in SCOPES
-
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
-        if not who.has(scope):
-            raise problems.Problem(403, f"this API key lacks the '{scope}' scope")
-        return who
-
-    return check
 
 
 class KeyCreate(BaseModel):
@@ -94,25 +63,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         description="Provenance verification API: watermark, fingerprints, screening, certificates.",
     )
-    engine = make_engine(settings.db_url)
+    svc = Services(settings)
+    engine = svc.engine
     app.state.settings = settings
-    app.state.engine = engine
-    app.state.registry = Registry(engine)
-    app.state.keys = KeyStore(engine)
+    app.state.services = svc
+    app.state.registry = svc.registry
+    app.state.keys = svc.keys
     problems.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_json_bytes=settings.max_json_bytes,
     )
-    app.state.metrics = Metrics()
-    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    app.state.metrics = svc.metrics
+    app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:
         """Prometheus exposition of the service's metrics."""
         return Response(app.state.metrics.render(), media_type=CONTENT_TYPE)
+
+    app.include_router(api_router)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        """The verification web page."""
+        return HTMLResponse(_INDEX.read_text(encoding="utf-8"))
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -187,6 +164,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
 
     return app
+
+
+_INDEX = Path(__file__).with_name("static") / "index.html"
 
 
 def _key_out(info: Any) -> KeyOut:

@@ -52,6 +52,28 @@ class Settings(BaseSettings):
         None, description="Certificate signing key; default data_dir/keys/signing.key."
     )
     log_level: str = Field("INFO", description="Log level (DEBUG, INFO, WARNING, ERROR).")
+    generator: str = Field(
+        "service.generator:ReferenceGenerator",
+        description="Generation core as `module:attribute` (a Generator).",
+    )
+    chain_rpc_url: str | None = Field(
+        None, description="Ethereum JSON-RPC URL for anchoring; default: embedded dev chain."
+    )
+    chain_key_file: Path | None = Field(
+        None, description="Key file of the account that sends anchoring transactions."
+    )
+    eas_address: str | None = Field(
+        None, description="EAS contract address: anchor with timestamp(bytes32) when set."
+    )
+    sync_verify_max_s: float = Field(
+        120.0, ge=0, description="Uploads longer than this (seconds) are verified as a job (202)."
+    )
+    max_media_duration_s: float = Field(
+        3 * 3600.0, gt=0, description="Longest media decoded from one upload (seconds)."
+    )
+    max_media_pixels: int = Field(
+        3840 * 2160, gt=0, description="Largest video frame decoded from an upload (pixels)."
+    )
 
     @field_validator("log_level")
     @classmethod
@@ -94,6 +116,16 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """Effective certificate signing key file."""
         return self.signing_key_file or self.data_dir / "keys" / "signing.key"
+
+    @property
+    def media_dir(self) -> Path:
+        """Where generated media files are kept."""
+        return self.data_dir / "media"
+
+    @property
+    def upload_dir(self) -> Path:
+        """Where uploads are spooled while they are checked."""
+        return self.data_dir / "uploads"
 
     def public(self) -> dict[str, Any]:
         """Settings safe to print or log: passwords inside URLs are masked."""

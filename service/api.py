@@ -1,0 +1,468 @@
+"""API v1: screening, generation, verification, watermark, fingerprints, certificates, jobs.
+
+CPU-heavy work runs in the thread pool, never on the event loop. Uploads stream to disk under a
+size cap; media longer than ``sync_verify_max_s`` is verified as a background job (202).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse, Response
+from pydantic import BaseModel, Field
+
+from service import pipeline
+from service.auth import Principal
+from service.context import Services
+from service.deps import principal, require
+from service.media import MediaError, decode_audio, probe
+from service.pipeline import GenerateInput, PipelineError, ScreenedOut
+from service.problems import Problem
+from service.uploads import StoredUpload, UploadTooLarge, save_upload
+
+router = APIRouter(prefix="/v1")
+
+MAX_PROMPT = 10_000
+
+
+def services(request: Request) -> Services:
+    """The process's composed services."""
+    svc: Services = request.app.state.services
+    return svc
+
+
+Svc = Annotated[Services, Depends(services)]
+
+
+async def _spool(svc: Services, upload: UploadFile) -> StoredUpload:
+    try:
+        return await save_upload(upload, svc.settings.upload_dir, svc.settings.max_body_bytes)
+    except UploadTooLarge as exc:
+        raise Problem(413, str(exc)) from None
+    except ValueError as exc:
+        raise Problem(422, str(exc)) from None
+
+
+def _bad_media(exc: Exception) -> Problem:
+    return Problem(422, str(exc), title="Unprocessable media")
+
+
+# -- screening ------------------------------------------------------------------------------
+
+
+class ScreenIn(BaseModel):
+    prompt: str = Field(max_length=MAX_PROMPT * 4)
+    tier: Literal["free", "pro", "enterprise"] = "free"
+    user_id: str | None = Field(None, max_length=128)
+
+
+@router.post("/screen", tags=["screening"])
+def screen(
+    body: ScreenIn, svc: Svc, _: Annotated[Principal, Depends(require("screen"))]
+) -> dict[str, Any]:
+    """Screen a prompt for voice impersonation: action, reasons, matched identities, suggestion."""
+    try:
+        d = pipeline.screen(svc, body.prompt, body.tier, body.user_id)
+    except ValueError as exc:
+        raise Problem(422, str(exc)) from None
+    svc.metrics.screen_actions.labels(d["action"]).inc()
+    return d
+
+
+# -- generation -----------------------------------------------------------------------------
+
+
+class GenerateIn(BaseModel):
+    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
+    kind: Literal["video", "audio"] = "video"
+    tier: Literal["free", "pro", "enterprise"] = "free"
+    duration_s: float = Field(10.0, ge=0.5, le=120)
+    width: int = Field(640, ge=64, le=1920)
+    height: int = Field(360, ge=64, le=1080)
+    fps: int = Field(30, ge=1, le=60)
+    preset_id: str | None = Field(None, max_length=128)
+    seed: int | None = Field(None, ge=0, le=2**32 - 1)
+    audio_format: Literal["flac", "wav"] = "flac"
+    user_id: str | None = Field(None, max_length=128, description="Admin keys only.")
+
+
+@router.post("/generate", tags=["generation"], status_code=201)
+def generate(
+    body: GenerateIn, svc: Svc, who: Annotated[Principal, Depends(require("generate"))]
+) -> dict[str, Any]:
+    """Screen the prompt, generate, watermark, fingerprint and register. 403 when screened out."""
+    if body.user_id and not who.has("admin"):
+        raise Problem(403, "only admin keys may generate on behalf of another user")
+    inp = GenerateInput(
+        prompt=body.prompt,
+        user_id=body.user_id or f"key:{who.key_id}",
+        kind=body.kind,
+        tier=body.tier,
+        duration_s=body.duration_s,
+        width=body.width,
+        height=body.height,
+        fps=body.fps,
+        preset_id=body.preset_id,
+        seed=body.seed,
+        audio_format=body.audio_format,
+    )
+    try:
+        result = pipeline.generate(svc, inp)
+    except ScreenedOut as exc:
+        d = exc.decision
+        raise Problem(
+            403,
+            "the prompt was not approved: " + "; ".join(r["message"] for r in d["reasons"]),
+            title="Prompt refused",
+            type_="https://provkit.dev/problems/screened-out",
+            action=d["action"],
+            reasons=d["reasons"],
+            matched=d["matched"],
+            suggestion=d["suggestion"],
+            policy_version=d["policy_version"],
+        ) from None
+    except ValueError as exc:
+        raise Problem(422, str(exc)) from None
+    except PipelineError as exc:
+        raise Problem(500, str(exc), title="Generation failed") from None
+    receipt = result.receipt()
+    receipt["files"] = [
+        {"name": p.name, "url": f"/v1/generations/{receipt['mark_id']}/media/{p.name}"}
+        for p in result.files
+    ]
+    return receipt
+
+
+@router.get("/generations/{mark_id}/media/{name}", tags=["generation"])
+def media_file(
+    mark_id: str, name: str, svc: Svc, _: Annotated[Principal, Depends(require("generate"))]
+) -> FileResponse:
+    """Download a generated (watermarked) media file."""
+    from provenance.registry import RegistryError, parse_mark_id
+
+    try:
+        mid = parse_mark_id(mark_id)
+    except RegistryError as exc:
+        raise Problem(422, str(exc)) from None
+    gen = svc.registry.by_mark_id(mid)
+    if gen is None or name not in {m.name for m in gen.media}:
+        raise Problem(404, "no such generated file")
+    path = svc.settings.media_dir / gen.mark_hex / name
+    if not path.is_file():
+        raise Problem(404, "the file is no longer kept")
+    return FileResponse(path, filename=name)
+
+
+# -- verification ---------------------------------------------------------------------------
+
+
+@router.post("/verify", tags=["verification"])
+async def verify(
+    svc: Svc,
+    who: Annotated[Principal, Depends(require("verify"))],
+    file: Annotated[UploadFile, File(description="Any audio or video file.")],
+) -> Response:
+    """Verify an upload: watermark, fingerprint and hash evidence → one verdict.
+
+    Media longer than the synchronous limit returns 202 with a job to poll at ``/v1/jobs/{id}``.
+    """
+    up = await _spool(svc, file)
+    admin = who.has("admin")
+    try:
+        info = await run_in_threadpool(probe, up.path, svc.limits)
+    except MediaError as exc:
+        up.path.unlink(missing_ok=True)
+        raise _bad_media(exc) from None
+    if info.duration_s > svc.settings.sync_verify_max_s:
+        job, _fut = svc.jobs.submit(
+            "verify",
+            lambda: _verify_result(svc, up, admin),
+            owner_key_id=who.key_id,
+            cleanup=lambda: up.path.unlink(missing_ok=True),
+        )
+        return JSONResponse(
+            _job_view(svc.jobs.get(job.id) or job),
+            status_code=202,
+            headers={"Location": f"/v1/jobs/{job.id}"},
+        )
+    try:
+        result = await run_in_threadpool(_verify_result, svc, up, admin)
+    except (MediaError, ValueError) as exc:
+        raise _bad_media(exc) from None
+    finally:
+        up.path.unlink(missing_ok=True)
+    return JSONResponse(result)
+
+
+def _verify_result(svc: Services, up: StoredUpload, admin: bool) -> dict[str, Any]:
+    result = pipeline.verify(svc, up.path, sha256=up.sha256, admin=admin)
+    svc.metrics.verdicts.labels(result["verdict"]).inc()
+    return result
+
+
+def _job_view(job: Any) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "created_at": job.created_at.isoformat(),
+        "updated_at": job.updated_at.isoformat(),
+        "result": job.result,
+        "error": job.error,
+    }
+
+
+@router.get("/jobs/{job_id}", tags=["verification"])
+def get_job(job_id: str, svc: Svc, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
+    """A background job: ``queued``, ``running``, ``done`` (with its result) or ``failed``."""
+    job = svc.jobs.get(job_id[:32])
+    if job is None or (job.owner_key_id != who.key_id and not who.has("admin")):
+        raise Problem(404, f"no job {job_id[:32]!r}")
+    return _job_view(job)
+
+
+# -- audio watermark ------------------------------------------------------------------------
+
+
+@router.post("/audio/watermark", tags=["watermark"])
+async def audio_watermark(
+    svc: Svc,
+    _: Annotated[Principal, Depends(require("generate"))],
+    file: Annotated[UploadFile, File(description="Audio at 44.1 kHz or more.")],
+    payload: Annotated[str, Form(pattern=r"^[0-9a-fA-F]{16}$", description="16 hex digits")],
+    format: Annotated[Literal["flac", "wav"], Form()] = "flac",
+) -> Response:
+    """Embed the platform's watermark carrying ``payload``; returns the marked audio file."""
+    from watermark import embed
+
+    up = await _spool(svc, file)
+    try:
+        samples, rate = await run_in_threadpool(decode_audio, up.path, svc.limits)
+        marked = await run_in_threadpool(
+            embed, samples, rate, bytes.fromhex(payload), svc.watermark_key
+        )
+        out = up.path.with_suffix(f".marked.{format}")
+        import soundfile as sf
+
+        await run_in_threadpool(sf.write, str(out), marked, rate, format.upper(), "PCM_24")
+        data = out.read_bytes()
+        out.unlink(missing_ok=True)
+    except (MediaError, ValueError) as exc:
+        raise _bad_media(exc) from None
+    finally:
+        up.path.unlink(missing_ok=True)
+    media = "audio/flac" if format == "flac" else "audio/wav"
+    return Response(
+        data,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="marked.{format}"'},
+    )
+
+
+@router.post("/audio/detect", tags=["watermark"])
+async def audio_detect(
+    svc: Svc,
+    _: Annotated[Principal, Depends(require("verify"))],
+    file: Annotated[UploadFile, File(description="Any audio (or video with audio).")],
+) -> dict[str, Any]:
+    """Detect the platform's watermark: found, payload, p-value and marked segments."""
+    from watermark import detect
+
+    up = await _spool(svc, file)
+    try:
+        samples, rate = await run_in_threadpool(decode_audio, up.path, svc.limits)
+        det = await run_in_threadpool(detect, samples, rate, svc.watermark_key)
+    except (MediaError, ValueError) as exc:
+        raise _bad_media(exc) from None
+    finally:
+        up.path.unlink(missing_ok=True)
+    return {
+        "found": bool(det.found),
+        "payload": det.payload.hex() if det.payload else None,
+        "p_value": float(det.p_value),
+        "segments": [[a, b] for a, b in det.segments],
+    }
+
+
+# -- video fingerprints ---------------------------------------------------------------------
+
+
+@router.post("/video/fingerprints", tags=["fingerprint"], status_code=201)
+async def register_video(
+    svc: Svc,
+    _: Annotated[Principal, Depends(require("generate"))],
+    file: Annotated[UploadFile, File(description="A video to register.")],
+    video_id: Annotated[str, Form(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9._:\-]+$")],
+) -> dict[str, Any]:
+    """Register an existing video's fingerprint under ``video_id``."""
+    from provenance.fingerprint import fingerprint_video
+
+    if video_id.startswith(pipeline.GEN_VIDEO_PREFIX):
+        raise Problem(422, f"ids starting with {pipeline.GEN_VIDEO_PREFIX!r} are reserved")
+    up = await _spool(svc, file)
+    try:
+        await run_in_threadpool(probe, up.path, svc.limits)
+        fp = await run_in_threadpool(fingerprint_video, up.path)
+        if len(fp) == 0:
+            raise Problem(422, "no frame of the video has usable quality")
+
+        def add() -> int:
+            with svc.write_lock:
+                return svc.fingerprints.add(video_id, fp)
+
+        frames = await run_in_threadpool(add)
+    except (MediaError, ValueError) as exc:
+        raise _bad_media(exc) from None
+    finally:
+        up.path.unlink(missing_ok=True)
+    return {"video_id": video_id, "frames": frames, "duration_s": fp.duration}
+
+
+@router.post("/video/trace", tags=["fingerprint"])
+async def trace_video(
+    svc: Svc,
+    _: Annotated[Principal, Depends(require("verify"))],
+    file: Annotated[UploadFile, File(description="A video to trace.")],
+) -> dict[str, Any]:
+    """Find the registered sources of a video, with time offsets and ranges."""
+    from provenance.fingerprint import fingerprint_video
+
+    up = await _spool(svc, file)
+    try:
+        await run_in_threadpool(probe, up.path, svc.limits)
+        fp = await run_in_threadpool(fingerprint_video, up.path)
+
+        def search() -> list[Any]:
+            svc.fingerprints.refresh()
+            return svc.fingerprints.search(fp)
+
+        matches = await run_in_threadpool(search)
+    except (MediaError, ValueError) as exc:
+        raise _bad_media(exc) from None
+    finally:
+        up.path.unlink(missing_ok=True)
+    return {"frames": len(fp), "matches": [m.to_dict() for m in matches]}
+
+
+@router.delete("/videos/{video_id}", tags=["fingerprint"], status_code=204)
+def delete_video(
+    video_id: str, svc: Svc, _: Annotated[Principal, Depends(require("admin"))]
+) -> None:
+    """Remove a registered video from search."""
+    with svc.write_lock:
+        n = svc.fingerprints.remove(video_id)
+    if not n:
+        raise Problem(404, f"no registered video {video_id!r}")
+
+
+@router.get("/videos/{video_id}/thumbnail", tags=["fingerprint"])
+def video_thumbnail(
+    video_id: str, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
+) -> FileResponse:
+    """A JPEG thumbnail of a generated video."""
+    path = pipeline.thumbnail_path(svc, video_id)
+    if path is None:
+        raise Problem(404, "no thumbnail for this video")
+    return FileResponse(path, media_type="image/jpeg")
+
+
+# -- certificates ---------------------------------------------------------------------------
+
+
+class MintIn(BaseModel):
+    mark_id: str = Field(pattern=r"^[0-9a-fA-F]{16}$", description="The generation's mark id.")
+    actions: list[dict[str, Any]] = Field(max_length=10_000)
+    profile: Literal["default", "seed"] = "default"
+    media_name: str | None = Field(None, description="Which media file (default: the first).")
+
+
+@router.post("/certificates", tags=["certificates"], status_code=201)
+def mint_certificate(
+    body: MintIn, svc: Svc, _: Annotated[Principal, Depends(require("mint"))]
+) -> dict[str, Any]:
+    """Mint a signed human-contribution certificate for a generation from an action log."""
+    from provenance.certificate import GenerationRecord, mint
+
+    gen = svc.registry.by_mark_id(int(body.mark_id, 16))
+    if gen is None:
+        raise Problem(404, f"no generation with mark id {body.mark_id.lower()}")
+    media = [m for m in gen.media if body.media_name in (None, m.name)]
+    if not media:
+        raise Problem(422, f"the generation has no media named {body.media_name!r}")
+    ref = (
+        (pipeline.GEN_VIDEO_PREFIX + gen.mark_hex)
+        if any(m.kind == "video" for m in gen.media)
+        else None
+    )
+    record = GenerationRecord.from_registry(gen, fingerprint_ref=ref).model_copy(
+        update={"content_sha256": media[0].sha256}
+    )
+    try:
+        cert = mint(record, body.actions, svc.signer, store=svc.certificates)
+    except ValueError as exc:
+        raise Problem(422, str(exc)) from None
+    return cert.model_dump(mode="json")
+
+
+@router.get("/certificates/{cert_id}", tags=["certificates"])
+def get_certificate(
+    cert_id: str, svc: Svc, _: Annotated[Principal, Depends(principal)]
+) -> dict[str, Any]:
+    """A certificate with its current anchor block (``pending`` until its batch is on chain)."""
+    try:
+        return svc.certificates.get(cert_id[:64]).model_dump(mode="json")
+    except ValueError:
+        raise Problem(404, f"no certificate {cert_id[:64]!r}") from None
+
+
+class CertVerifyIn(BaseModel):
+    certificate: dict[str, Any] | None = Field(None, description="The certificate JSON.")
+    certificate_id: str | None = Field(None, max_length=64, description="Or a stored one's id.")
+
+
+@router.post("/certificates/verify", tags=["certificates"])
+def verify_certificate_route(
+    body: CertVerifyIn, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
+) -> dict[str, Any]:
+    """Verify a certificate: each check (schema, signature, key id, proof, chain) and its outcome."""
+    from provenance.certificate import verify_certificate
+
+    if (body.certificate is None) == (body.certificate_id is None):
+        raise Problem(422, "give exactly one of certificate or certificate_id")
+    doc: Any = body.certificate
+    if body.certificate_id is not None:
+        try:
+            doc = svc.certificates.get(body.certificate_id).model_dump(mode="json")
+        except ValueError:
+            raise Problem(404, f"no certificate {body.certificate_id!r}") from None
+    try:
+        check = verify_certificate(json.dumps(doc), chain=svc.chain, keyring=svc.keyring)
+    except ValueError as exc:
+        raise Problem(422, str(exc)) from None
+    return check.to_dict()
+
+
+@router.post("/certificates/anchor", tags=["certificates"])
+def anchor_certificates(
+    svc: Svc, _: Annotated[Principal, Depends(require("admin"))]
+) -> dict[str, Any]:
+    """Close pending batches and anchor them (admin)."""
+    with svc.write_lock:
+        svc.certificates.close_batches(force=True)
+        done = svc.certificates.anchor_batches(svc.chain)
+    return {
+        "anchored": [
+            {"batch": b.id, "size": b.size, "tx_hash": b.tx_hash, "block_number": b.block_number}
+            for b in done
+        ]
+    }
+
+
+def cleanup_uploads(upload_dir: Path) -> None:
+    """Remove spooled uploads left by a crashed process."""
+    shutil.rmtree(upload_dir, ignore_errors=True)

@@ -1,0 +1,117 @@
+"""The composed services one process uses: store, registry, keys, and each part, built lazily
+from :class:`~service.settings.Settings`. Key files are created (0600) on first use when absent.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from provenance.registry import Registry, make_engine
+from service.auth import KeyStore
+from service.generator import Generator, load_generator
+from service.jobs import JobRunner
+from service.media import MediaLimits
+from service.metrics import Metrics
+from service.settings import Settings
+
+if TYPE_CHECKING:
+    from provenance.certificate import CertificateStore, Chain, Keyring, Signer
+    from provenance.fingerprint import FingerprintIndex
+    from screening import Screener
+    from watermark import WatermarkKey
+
+
+class Services:
+    """Everything the API, the CLI and the pipeline share inside one process."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.engine = make_engine(settings.db_url)
+        self.registry = Registry(self.engine)
+        self.keys = KeyStore(self.engine)
+        self.limits = MediaLimits(
+            max_duration_s=settings.max_media_duration_s, max_pixels=settings.max_media_pixels
+        )
+        self.metrics = Metrics()
+        #: serialises writes to the in-memory FAISS index and the chain client
+        self.write_lock = threading.Lock()
+
+    @cached_property
+    def jobs(self) -> JobRunner:
+        """Background jobs (long verifications)."""
+        return JobRunner(self.engine)
+
+    @cached_property
+    def screener(self) -> Screener:
+        """The prompt screener with the shipped registry and policy."""
+        from screening import Screener
+
+        return Screener.default()
+
+    @cached_property
+    def watermark_key(self) -> WatermarkKey:
+        """The platform's watermark key (created on first use)."""
+        from watermark import WatermarkKey
+
+        path = self.settings.watermark_key_path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            WatermarkKey.generate().save(path)
+        return WatermarkKey.load(path)
+
+    @cached_property
+    def fingerprints(self) -> FingerprintIndex:
+        """The fingerprint index over the store (FAISS file beside a SQLite store)."""
+        from provenance.fingerprint import FingerprintIndex
+
+        index_path: Path | None = None
+        if self.settings.db_url.startswith("sqlite"):
+            index_path = self.settings.data_dir / "fingerprints.faiss"
+        return FingerprintIndex(self.settings.db_url, index_path)
+
+    @cached_property
+    def signer(self) -> Signer:
+        """The certificate signing key (created on first use)."""
+        from provenance.certificate import Signer
+
+        path = self.settings.signing_key_path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Signer.generate().save(path)
+        return Signer.load(path)
+
+    @cached_property
+    def keyring(self) -> Keyring:
+        """Trusted issuer keys: the current signing key (and any rotated ones kept beside it)."""
+        from provenance.certificate import Keyring
+
+        ring = Keyring()
+        ring.add(self.signer.public_key)
+        return ring
+
+    @cached_property
+    def certificates(self) -> CertificateStore:
+        """Certificates and their anchoring batches."""
+        from provenance.certificate import CertificateStore
+
+        return CertificateStore(self.engine)
+
+    @cached_property
+    def chain(self) -> Chain:
+        """The anchoring chain: a JSON-RPC endpoint when configured, else the embedded dev chain."""
+        from provenance.certificate import Chain
+
+        s = self.settings
+        if s.chain_rpc_url:
+            return Chain.connect(
+                s.chain_rpc_url, key_file=s.chain_key_file, eas_address=s.eas_address
+            )
+        return Chain.embedded()
+
+    @cached_property
+    def generator(self) -> Generator:
+        """The generation core named in the settings."""
+        return load_generator(self.settings.generator)
