@@ -249,7 +249,9 @@ async def audio_watermark(
         out = up.path.with_suffix(f".marked.{format}")
         import soundfile as sf
 
-        await run_in_threadpool(sf.write, str(out), marked, rate, format.upper(), "PCM_24")
+        await run_in_threadpool(
+            lambda: sf.write(str(out), marked, rate, subtype="PCM_24", format=format.upper())
+        )
         data = out.read_bytes()
         out.unlink(missing_ok=True)
     except (MediaError, ValueError) as exc:
@@ -354,10 +356,13 @@ def delete_video(
     video_id: str, svc: Svc, _: Annotated[Principal, Depends(require("admin"))]
 ) -> None:
     """Remove a registered video from search."""
-    with svc.write_lock:
-        n = svc.fingerprints.remove(video_id)
-    if not n:
-        raise Problem(404, f"no registered video {video_id!r}")
+    from provenance.fingerprint import FingerprintError
+
+    try:
+        with svc.write_lock:
+            svc.fingerprints.remove(video_id)
+    except FingerprintError:
+        raise Problem(404, f"no registered video {video_id[:200]!r}") from None
 
 
 @router.get("/videos/{video_id}/thumbnail", tags=["fingerprint"])
@@ -406,7 +411,7 @@ def mint_certificate(
         cert = mint(record, body.actions, svc.signer, store=svc.certificates)
     except ValueError as exc:
         raise Problem(422, str(exc)) from None
-    return cert.model_dump(mode="json")
+    return cert.to_dict()
 
 
 @router.get("/certificates/{cert_id}", tags=["certificates"])
@@ -415,7 +420,7 @@ def get_certificate(
 ) -> dict[str, Any]:
     """A certificate with its current anchor block (``pending`` until its batch is on chain)."""
     try:
-        return svc.certificates.get(cert_id[:64]).model_dump(mode="json")
+        return svc.certificates.get(cert_id[:64]).to_dict()
     except ValueError:
         raise Problem(404, f"no certificate {cert_id[:64]!r}") from None
 
@@ -437,7 +442,7 @@ def verify_certificate_route(
     doc: Any = body.certificate
     if body.certificate_id is not None:
         try:
-            doc = svc.certificates.get(body.certificate_id).model_dump(mode="json")
+            doc = svc.certificates.get(body.certificate_id).to_dict()
         except ValueError:
             raise Problem(404, f"no certificate {body.certificate_id!r}") from None
     try:

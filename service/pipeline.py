@@ -191,6 +191,7 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
     work.mkdir(parents=True)
     record: Generation | None = None
     video_id: str | None = None
+    indexed = False
     try:
         marked = [
             AudioTrack(
@@ -237,6 +238,7 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
             video_id = GEN_VIDEO_PREFIX + mark_hex
             with svc.write_lock:
                 frames = svc.fingerprints.add(video_id, fp)
+            indexed = True
             _thumbnail(files[0][1], final.with_suffix(".thumb.jpg"))
         work.rename(final)
         svc.registry.set_status(record.id, "complete")
@@ -247,11 +249,11 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
     except BaseException as exc:
         if record is not None:
             svc.registry.delete(record.id)
-        if video_id is not None:
+        if indexed and video_id is not None:
             with svc.write_lock:
                 try:
                     svc.fingerprints.remove(video_id)
-                except Exception:  # pragma: no cover - the store rolls back on its own
+                except Exception:  # pragma: no cover - reported, the record is gone anyway
                     log.exception("could not remove fingerprints of a failed generation")
         shutil.rmtree(final, ignore_errors=True)
         final.with_suffix(".thumb.jpg").unlink(missing_ok=True)
@@ -278,7 +280,15 @@ def _thumbnail(video: Path, out: Path, width: int = 320) -> None:
         if chosen is None:
             return
         h = max(2, round(chosen.height * width / chosen.width / 2) * 2)
-        chosen.reformat(width=width, height=h).to_image().save(str(out), "JPEG", quality=80)
+        small = chosen.reformat(width=width, height=h, format="yuvj420p")
+    with av.open(str(out), "w", format="image2") as o:
+        js = o.add_stream("mjpeg", rate=1)
+        js.width, js.height, js.pix_fmt = width, h, "yuvj420p"
+        small.pts = None
+        for packet in js.encode(small):
+            o.mux(packet)
+        for packet in js.encode():
+            o.mux(packet)
 
 
 def thumbnail_path(svc: Services, video_id: str) -> Path | None:
@@ -346,7 +356,7 @@ def certificate_for(svc: Services, gen: Generation) -> dict[str, Any] | None:
     if row is None:
         return None
     cert = svc.certificates.get(row.cert_id)
-    doc = cert.model_dump(mode="json")
+    doc = cert.to_dict()
     contribution = doc.get("contribution") or {}
     anchor = doc.get("anchor") or {}
     return {

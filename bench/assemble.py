@@ -1,0 +1,32 @@
+"""Assemble BENCHMARKS.md from the per-part results in bench/results/ (``python -m bench.assemble``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ORDER = ["watermark", "fingerprint", "screening", "certificate", "service"]
+HEADER = """# Benchmarks
+
+Measured numbers behind the claims in the README and docs/. Every section names the command that
+produced it and the machine it ran on; rerun the command to refresh the section
+(`python -m bench.<name>` writes `bench/results/<part>.md`), then `python -m bench.assemble`.
+Speed figures are medians over repeated runs on a shared 2-core machine: compare ratios, not
+absolute numbers, across machines.
+"""
+
+
+def main() -> None:
+    results = ROOT / "bench" / "results"
+    parts = sorted(
+        results.glob("*.md"), key=lambda p: (ORDER.index(p.stem) if p.stem in ORDER else 99, p.stem)
+    )
+    body = [HEADER]
+    for p in parts:
+        body.append(p.read_text().strip() + "\n")
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(body))
+    print(f"BENCHMARKS.md: {len(parts)} sections")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,153 @@
+"""The generate and verify flows through the real parts (watermark, fingerprint, screening)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from service.context import Services
+from service.pipeline import GenerateInput, PipelineError, ScreenedOut, generate, verify
+from service.store import ScreeningDecisionRow
+from service.transcode import transform
+
+from .conftest import SMALL
+
+
+@pytest.fixture
+def generated(svc: Services):  # type: ignore[no-untyped-def]
+    return generate(svc, GenerateInput("a slow pan across a rainy city", "alice", seed=1, **SMALL))  # type: ignore[arg-type]
+
+
+def test_generate_registers_marks_and_fingerprints(svc: Services, generated) -> None:  # type: ignore[no-untyped-def]
+    g = generated.generation
+    assert g.status == "complete"
+    assert g.user_id == "alice"
+    assert [m.kind for m in g.media] == ["video"]
+    assert generated.files[0].exists()
+    assert generated.video_id == f"gen:{g.mark_hex}"
+    assert generated.frames >= 3
+    assert svc.registry.by_mark_id(g.mark_id) is not None
+    receipt = generated.receipt()
+    assert receipt["mark_id"] == g.mark_hex
+    assert receipt["screening"]["action"] == "allow"
+    assert (svc.settings.media_dir / f"{g.mark_hex}.thumb.jpg").exists()
+    with svc.registry.sessions() as s:
+        rows = list(s.scalars(select(ScreeningDecisionRow)))
+    assert [r.generation_id for r in rows] == [g.id]
+    assert "rainy" not in repr([vars(r) for r in rows])  # the prompt text is not stored
+
+
+def test_verify_original_and_transforms(svc: Services, generated, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    g = generated.generation
+    src = generated.files[0]
+    r = verify(svc, src)
+    assert r["verdict"] == "generated"
+    assert r["generation"]["mark_id"] == g.mark_hex
+    assert r["signals"]["watermark"]["found"]
+    assert r["signals"]["watermark"]["payload"] == g.mark_hex
+    assert r["signals"]["fingerprint"]["matches"][0]["video_id"] == f"gen:{g.mark_hex}"
+    assert r["signals"]["exact_hash"]["matches"] == [g.mark_hex]
+    assert "user_id" not in r["generation"]
+
+    reencoded = transform(src, tmp_path / "crf35.mp4", crf=35)
+    r = verify(svc, reencoded)
+    assert r["verdict"] == "generated"
+    assert r["signals"]["exact_hash"]["matches"] == []
+
+    silent = transform(src, tmp_path / "silent.mp4", keep_audio=False)
+    r = verify(svc, silent)
+    assert r["verdict"] == "generated"
+    assert not r["signals"]["watermark"]["checked"]
+    assert r["signals"]["fingerprint"]["matches"]
+
+    audio = transform(src, tmp_path / "audio.m4a", keep_video=False)
+    r = verify(svc, audio)
+    assert r["verdict"] == "generated"
+    assert r["signals"]["watermark"]["payload"] == g.mark_hex
+    assert not r["signals"]["fingerprint"]["checked"]
+
+    trimmed = transform(src, tmp_path / "trim.mp4", start_s=2.0, duration_s=3.5)
+    r = verify(svc, trimmed)
+    assert r["verdict"] == "generated"
+    m = r["signals"]["fingerprint"]["matches"]
+    assert m
+    assert abs(m[0]["offset_s"] - 2.0) <= 0.6
+
+
+def test_unregistered_media_is_not_found(svc: Services, tmp_path: Path) -> None:
+    from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
+
+    media = ReferenceGenerator().generate(GenerationRequest("never registered", seed=5, **SMALL))  # type: ignore[arg-type]
+    assert media.video is not None
+    p = tmp_path / "other.mp4"
+    write_mp4(p, media.video, media.audio[0])
+    r = verify(svc, p)
+    assert r["verdict"] == "not_found"
+    assert r["generation"] is None
+    assert r["signals"]["watermark"]["checked"]
+    assert not r["signals"]["watermark"]["found"]
+
+
+def test_audio_generation(svc: Services) -> None:
+    res = generate(svc, GenerateInput("a calm piano piece", "bob", kind="audio", duration_s=5))
+    assert res.files[0].suffix == ".flac"
+    r = verify(svc, res.files[0])
+    assert r["verdict"] == "generated"
+    assert r["generation"]["id"] == res.generation.id
+
+
+def test_screened_out_generates_nothing(svc: Services) -> None:
+    with pytest.raises(ScreenedOut) as exc:
+        generate(svc, GenerateInput("sing my lyrics in Taylor Swift's exact voice", "eve", **SMALL))  # type: ignore[arg-type]
+    d = exc.value.decision
+    assert d["action"] in ("deny", "review")
+    assert d["reasons"]
+    assert svc.registry.count() == 0
+    with svc.registry.sessions() as s:
+        rows = list(s.scalars(select(ScreeningDecisionRow)))
+    assert len(rows) == 1
+    assert rows[0].generation_id is None
+    assert json.loads(rows[0].reasons)
+    assert not any(svc.settings.media_dir.glob("*")) if svc.settings.media_dir.exists() else True
+
+
+def test_failure_midway_leaves_nothing(svc: Services, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*_a: object, **_k: object) -> int:
+        raise RuntimeError("index disk full")
+
+    monkeypatch.setattr(svc.fingerprints, "add", broken)
+    with pytest.raises(PipelineError, match="index disk full"):
+        generate(svc, GenerateInput("a quiet forest", "carol", seed=3, **SMALL))  # type: ignore[arg-type]
+    assert svc.registry.count() == 0
+    assert not any(v.startswith("gen:") for v in svc.fingerprints.videos())
+    leftovers = (
+        [p for p in svc.settings.media_dir.iterdir()] if svc.settings.media_dir.exists() else []
+    )
+    assert leftovers == []
+
+
+def test_bad_media_is_a_clear_error(svc: Services, tmp_path: Path) -> None:
+    from service.media import MediaError
+
+    p = tmp_path / "junk.mp4"
+    p.write_bytes(b"not a video at all" * 100)
+    with pytest.raises(MediaError):
+        verify(svc, p)
+
+
+def test_failure_after_indexing_removes_index_entries(
+    svc: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.pipeline as pl
+
+    def broken_thumb(*_a: object, **_k: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(pl, "_thumbnail", broken_thumb)
+    with pytest.raises(PipelineError):
+        generate(svc, GenerateInput("a quiet forest", "carol", seed=3, **SMALL))  # type: ignore[arg-type]
+    assert svc.registry.count() == 0
+    assert not any(v.startswith("gen:") for v in svc.fingerprints.videos())
