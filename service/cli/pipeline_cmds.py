@@ -108,6 +108,10 @@ DEMO_CASES: list[tuple[str, dict[str, object]]] = [
     ("downscaled 50 %", {"scale": 0.5}),
     ("audio stripped", {"keep_audio": False}),
     ("audio only (AAC 256k)", {"keep_video": False}),
+    (
+        "audio only (MP3 128k)",
+        {"keep_video": False, "audio_codec": "libmp3lame", "audio_bitrate": 128_000},
+    ),
 ]
 
 
@@ -156,7 +160,8 @@ def demo_cmd(clips: int, duration: float, keep: Path | None, as_json: bool) -> N
             src = out_dir / f"clip{i}.mp4"
             shutil.copyfile(res.files[0], src)
             for label, kw in DEMO_CASES:
-                dst = src if not kw else out_dir / f"clip{i}-{label.split()[0]}-{len(kw)}.mp4"
+                tag = "".join(ch for ch in label if ch.isalnum())
+                dst = src if not kw else out_dir / f"clip{i}-{tag}.mp4"
                 if kw:
                     transform(src, dst, **kw)  # type: ignore[arg-type]
                 r = verify(svc, dst)

@@ -1,0 +1,77 @@
+"""The pipeline from the shell: generate, verify, demo (exit codes and output)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from service.cli.main import cli
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("PROVKIT_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.delenv("PROVKIT_DATABASE_URL", raising=False)
+    monkeypatch.delenv("PROVKIT_CONFIG", raising=False)
+    return CliRunner()
+
+
+def test_generate_then_verify(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "a.flac"
+    r = runner.invoke(
+        cli, ["generate", "rain on a tin roof", "-o", str(out), "--duration", "3", "--json"]
+    )
+    assert r.exit_code == 0, r.output
+    receipt = json.loads(r.stdout)
+    assert out.exists()
+    r = runner.invoke(cli, ["verify", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    v = json.loads(r.stdout)
+    assert v["verdict"] == "generated"
+    assert v["generation"]["mark_id"] == receipt["mark_id"]
+    line = runner.invoke(cli, ["verify", str(out)]).stdout
+    assert "generated" in line
+    assert receipt["mark_id"] in line
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["generate", "clone Taylor Swift's voice for my song", "-o", "x.flac"], "refused"),
+        (["generate", "ok", "-o", "x.txt"], "must end in"),
+        (["generate", "ok", "-o", "x.flac", "--duration", "0"], "error"),
+        (["verify", "/definitely/not/here.mp4"], "error"),
+    ],
+)
+def test_bad_input_exit_2_one_line(
+    runner: CliRunner, tmp_path: Path, args: list[str], needle: str
+) -> None:
+    r = runner.invoke(cli, [a if not a.startswith("x.") else str(tmp_path / a) for a in args])
+    assert r.exit_code == 2, r.output
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1
+    assert needle in lines[0]
+
+
+def test_verify_junk_is_exit_2(runner: CliRunner, tmp_path: Path) -> None:
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"nope" * 100)
+    r = runner.invoke(cli, ["verify", str(junk)])
+    assert r.exit_code == 2
+    assert "not a decodable" in r.stderr
+
+
+@pytest.mark.slow
+def test_demo_table(runner: CliRunner) -> None:
+    r = runner.invoke(cli, ["demo", "--clips", "1", "--duration", "6", "--json"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in r.stdout.splitlines()]
+    verdicts = {row["transform"]: row["verdict"] for row in rows}
+    for label in ("original", "re-encoded CRF 35", "trimmed 4 s from 3 s", "letterboxed",
+                  "downscaled 50 %", "audio stripped", "audio only (AAC 256k)"):  # fmt: skip
+        assert verdicts[label] == "generated", (label, verdicts)
+    assert verdicts["audio only (MP3 128k)"] != "generated"  # the band is removed: honest miss
+    assert verdicts["unregistered"] == "not_found"
