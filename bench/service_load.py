@@ -1,15 +1,23 @@
 """Load on the real service over loopback: POST /v1/screen and POST /v1/verify.
 
-Starts ``provkit serve`` (uvicorn, N workers) on a free 127.0.0.1 port with a fresh store, sends a
-bounded number of requests from a thread pool of keep-alive clients, then stops. Reports
-requests/s, p50/p99 latency, errors and the server's RSS before and after (memory stability).
+Starts ``provkit serve`` (uvicorn, N workers) on a free 127.0.0.1 port with a fresh store, then:
 
-    python -m bench.service_load [--workers 2] [--screen 10000] [--verify 200] [--quick]
+* ``/v1/screen``: ``wrk`` (Debian package, installed when missing; C, so the load generator takes
+  little of the machine it measures) for a bounded time, keep-alive connections, mixed prompts;
+  then a bounded count of requests in rounds while the server's RSS is sampled (memory
+  stability over ``--soak`` requests);
+* ``/v1/verify``: a bounded count of multipart uploads of a registered 10 s 720p clip from a few
+  keep-alive httpx clients.
+
+Reports requests/s, p50/p99 latency, errors, RSS. It only talks to 127.0.0.1 and then stops.
+
+    python -m bench.service_load [--workers 2] [--seconds 10] [--soak 10000] [--verify 100]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -102,17 +110,58 @@ def _summary(name: str, lat: list[float], errors: int, wall: float) -> dict[str,
     }
 
 
+WRK_LUA = """
+local prompts = {%s}
+local i = 0
+request = function()
+  i = i + 1
+  local body = '{"prompt": "' .. prompts[(i %% #prompts) + 1] .. '"}'
+  return wrk.format("POST", "/v1/screen", nil, body)
+end
+"""
+
+
+def _wrk(url: str, key: str, seconds: int, connections: int, tmp: Path) -> dict[str, object]:
+    """Run wrk against /v1/screen; parse requests/s, latency percentiles and errors."""
+    import re
+
+    script = tmp / "screen.lua"
+    script.write_text(WRK_LUA % ", ".join(json.dumps(p, ensure_ascii=False) for p in PROMPTS))
+    out = subprocess.run(
+        ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency",
+         "-H", f"X-API-Key: {key}", "-H", "Content-Type: application/json",
+         "-s", str(script), url],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if not m:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
+
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = (int(non2xx.group(1)) if non2xx else 0) + (sum(map(int, sock.groups())) if sock else 0)
+    return {"endpoint": f"POST /v1/screen (wrk, {connections} conns, {seconds} s)", "requests": total,
+            "rps": rps, "p50_ms": ms("50"), "p99_ms": ms("99"), "errors": errors}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--screen", type=int, default=10_000)
-    ap.add_argument("--verify", type=int, default=200)
-    ap.add_argument("--concurrency", type=int, default=16)
-    ap.add_argument("--quick", action="store_true", help="1,000 screens, 30 verifies")
+    ap.add_argument("--seconds", type=int, default=10, help="wrk duration for /v1/screen")
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--soak", type=int, default=10_000, help="screen requests for the RSS check")
+    ap.add_argument("--verify", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="3 s wrk, 2,000 soak, 20 verifies")
     args = ap.parse_args()
     if args.quick:
-        args.screen, args.verify = 1000, 30
+        args.seconds, args.soak, args.verify = 3, 2000, 20
     root = Path(__file__).resolve().parents[1]
+    subprocess.run(["bash", str(root / "scripts" / "ensure_media_tools.sh"), "wrk"], check=True)
     tmp = Path(tempfile.mkdtemp(prefix="provkit-load-"))
     port = _free_port()
     env = {
@@ -124,19 +173,12 @@ def main() -> None:
         "PYTHONPATH": str(root),
     }
     provkit = [sys.executable, "-m", "service.cli"]
-    key = subprocess.run(
+    created = subprocess.run(
         [*provkit, "keys", "create", "--scope", "admin", "--json"],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=tmp,
-    ).stdout
-    import json
-
-    api_key = json.loads(key)["key"]
-    # a registered 10 s 720p clip to verify (the verify path does its full work on it)
-    clip = tmp / "clip.mp4"
+        env=env, capture_output=True, text=True, check=True, cwd=tmp,
+    ).stdout  # fmt: skip
+    api_key = json.loads(created)["key"]
+    clip = tmp / "clip.mp4"  # a registered 10 s 720p clip: verify does its full work on it
     subprocess.run(
         [*provkit, "generate", "a slow pan over a city at night", "--duration", "10",
          "--width", "1280", "--height", "720", "--user", "bench", "-o", str(clip)],
@@ -146,32 +188,47 @@ def main() -> None:
         [*provkit, "serve"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     url = f"http://127.0.0.1:{port}"
+    rows: list[dict[str, object]] = []
+    rss: list[tuple[int, float]] = []
     try:
         for _ in range(240):
             try:
                 if httpx.get(url + "/readyz", timeout=1).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.25)
+                pass
+            time.sleep(0.25)
         else:
             raise SystemExit("server did not start")
-        rows = []
-        rss0 = _rss_mb(server.pid)
 
         def screen(c: httpx.Client, i: int) -> httpx.Response:
             return c.post("/v1/screen", json={"prompt": PROMPTS[i % len(PROMPTS)]})
 
-        _run(url, api_key, 200, 4, screen)  # warm-up
-        rss_warm = _rss_mb(server.pid)
-        rows.append(_summary("POST /v1/screen", *_run(url, api_key, args.screen, args.concurrency, screen)))
-        rss_screen = _rss_mb(server.pid)
+        _run(url, api_key, 400, 4, screen)  # warm-up: every worker loads the registry
+        rss.append((0, _rss_mb(server.pid)))
+        rows.append(_wrk(url, api_key, args.seconds, args.connections, tmp))
+        done = 0
+        step = max(1, args.soak // 5)
+        while done < args.soak:
+            _lat, errors, _wall = _run(url, api_key, step, 8, screen)
+            done += step
+            rss.append((done, _rss_mb(server.pid)))
+            if errors:
+                rows.append({"endpoint": "soak errors", "requests": step, "rps": 0.0,
+                             "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors})  # fmt: skip
         data = clip.read_bytes()
 
         def verify(c: httpx.Client, i: int) -> httpx.Response:
             return c.post("/v1/verify", files={"file": ("clip.mp4", data, "video/mp4")})
 
-        rows.append(_summary("POST /v1/verify (10 s 720p)", *_run(url, api_key, args.verify, 4, verify)))
-        rss_end = _rss_mb(server.pid)
+        _run(url, api_key, 4, 2, verify)  # warm-up
+        rows.append(
+            _summary(
+                "POST /v1/verify (10 s 720p, 4 clients)",
+                *_run(url, api_key, args.verify, 4, verify),
+            )
+        )
+        rss.append((done, _rss_mb(server.pid)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -181,21 +238,22 @@ def main() -> None:
     ]
     for r in rows:
         lines.append(
-            f"| {r['endpoint']} | {r['requests']} | {r['rps']:.0f} | {r['p50_ms']:.1f} | "
-            f"{r['p99_ms']:.1f} | {r['errors']} |"
+            f"| {r['endpoint']} | {r['requests']} | {float(r['rps']):.0f} | {float(r['p50_ms']):.1f} | "  # type: ignore[arg-type]
+            f"{float(r['p99_ms']):.1f} | {r['errors']} |"  # type: ignore[arg-type]
         )
     lines.append("")
     lines.append(
-        f"Server RSS (all workers): {rss0:.0f} MB at start, {rss_warm:.0f} MB after warm-up, "
-        f"{rss_screen:.0f} MB after the screen run, {rss_end:.0f} MB after the verify run."
+        f"Server RSS, {args.workers} workers together, after N soak requests to /v1/screen: "
+        + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss[:-1])
+        + f"; after the verify run: {rss[-1][1]:.0f} MB."
     )
     text = "\n".join(lines)
     print(text)
     write_section(
         "service",
         "Service load (loopback)",
-        f"python -m bench.service_load --workers {args.workers} --screen {args.screen} "
-        f"--verify {args.verify}",
+        f"python -m bench.service_load --workers {args.workers} --seconds {args.seconds} "
+        f"--soak {args.soak} --verify {args.verify}",
         text,
     )
 

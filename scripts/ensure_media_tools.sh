@@ -18,6 +18,7 @@ pkgs=()
 for t in "${missing[@]}"; do
   case "$t" in
     sox) pkgs+=(sox libsox-fmt-all) ;;
+    wrk) pkgs+=(wrk) ;;
     chromium) pkgs+=(chromium chromium-driver fonts-wqy-microhei) ;;
     *) pkgs+=("$t") ;;
   esac

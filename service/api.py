@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -26,6 +27,7 @@ from service.problems import Problem
 from service.uploads import StoredUpload, UploadTooLarge, save_upload
 
 router = APIRouter(prefix="/v1")
+T = TypeVar("T")
 
 MAX_PROMPT = 10_000
 
@@ -46,6 +48,16 @@ async def _spool(svc: Services, upload: UploadFile) -> StoredUpload:
         raise Problem(413, str(exc)) from None
     except ValueError as exc:
         raise Problem(422, str(exc)) from None
+
+
+async def _heavy(svc: Services, fn: Callable[..., T], *args: Any) -> T:
+    """Run CPU-heavy media work off the event loop, at most ``heavy_concurrency`` at once."""
+
+    def run() -> T:
+        with svc.heavy:
+            return fn(*args)
+
+    return await run_in_threadpool(run)
 
 
 def _bad_media(exc: Exception) -> Problem:
@@ -112,7 +124,8 @@ def generate(
         audio_format=body.audio_format,
     )
     try:
-        result = pipeline.generate(svc, inp)
+        with svc.heavy:
+            result = pipeline.generate(svc, inp)
     except ScreenedOut as exc:
         d = exc.decision
         raise Problem(
@@ -200,7 +213,8 @@ async def verify(
 
 
 def _verify_result(svc: Services, up: StoredUpload, admin: bool) -> dict[str, Any]:
-    result = pipeline.verify(svc, up.path, sha256=up.sha256, admin=admin)
+    with svc.heavy:
+        result = pipeline.verify(svc, up.path, sha256=up.sha256, admin=admin)
     svc.metrics.verdicts.labels(result["verdict"]).inc()
     return result
 
@@ -242,10 +256,8 @@ async def audio_watermark(
 
     up = await _spool(svc, file)
     try:
-        samples, rate = await run_in_threadpool(decode_audio, up.path, svc.limits)
-        marked = await run_in_threadpool(
-            embed, samples, rate, bytes.fromhex(payload), svc.watermark_key
-        )
+        samples, rate = await _heavy(svc, decode_audio, up.path, svc.limits)
+        marked = await _heavy(svc, embed, samples, rate, bytes.fromhex(payload), svc.watermark_key)
         out = up.path.with_suffix(f".marked.{format}")
         import soundfile as sf
 
@@ -277,8 +289,8 @@ async def audio_detect(
 
     up = await _spool(svc, file)
     try:
-        samples, rate = await run_in_threadpool(decode_audio, up.path, svc.limits)
-        det = await run_in_threadpool(detect, samples, rate, svc.watermark_key)
+        samples, rate = await _heavy(svc, decode_audio, up.path, svc.limits)
+        det = await _heavy(svc, detect, samples, rate, svc.watermark_key)
     except (MediaError, ValueError) as exc:
         raise _bad_media(exc) from None
     finally:
@@ -309,7 +321,7 @@ async def register_video(
     up = await _spool(svc, file)
     try:
         await run_in_threadpool(probe, up.path, svc.limits)
-        fp = await run_in_threadpool(fingerprint_video, up.path)
+        fp = await _heavy(svc, fingerprint_video, up.path)
         if len(fp) == 0:
             raise Problem(422, "no frame of the video has usable quality")
 
@@ -337,7 +349,7 @@ async def trace_video(
     up = await _spool(svc, file)
     try:
         await run_in_threadpool(probe, up.path, svc.limits)
-        fp = await run_in_threadpool(fingerprint_video, up.path)
+        fp = await _heavy(svc, fingerprint_video, up.path)
 
         def search() -> list[Any]:
             svc.fingerprints.refresh()

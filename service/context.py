@@ -36,6 +36,8 @@ class Services:
             max_duration_s=settings.max_media_duration_s, max_pixels=settings.max_media_pixels
         )
         self.metrics = Metrics()
+        #: bounds concurrent media work per process: queueing beats thrashing the cores
+        self.heavy = threading.BoundedSemaphore(settings.heavy_concurrency)
         #: serialises writes to the in-memory FAISS index and the chain client
         self.write_lock = threading.Lock()
 
@@ -65,7 +67,12 @@ class Services:
     @cached_property
     def fingerprints(self) -> FingerprintIndex:
         """The fingerprint index over the store (FAISS file beside a SQLite store)."""
+        import faiss
+
         from provenance.fingerprint import FingerprintIndex
+
+        # one thread per worker: parallelism comes from worker processes, not OpenMP
+        faiss.omp_set_num_threads(1)
 
         index_path: Path | None = None
         if self.settings.db_url.startswith("sqlite"):

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     sync_verify_max_s: float = Field(
         120.0, ge=0, description="Uploads longer than this (seconds) are verified as a job (202)."
     )
+    heavy_concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Media jobs (decode, mark, fingerprint) run at once per worker process.",
+    )
     max_media_duration_s: float = Field(
         3 * 3600.0, gt=0, description="Longest media decoded from one upload (seconds)."
     )

@@ -19,6 +19,13 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("service.cli.server", "serve"),
     ("service.cli.keys", "keys"),
     ("service.cli.db", "db"),
+    ("service.cli.pipeline_cmds", "generate_cmd"),
+    ("service.cli.pipeline_cmds", "verify_cmd"),
+    ("service.cli.pipeline_cmds", "demo_cmd"),
+    ("service.cli.watermark", "watermark"),
+    ("service.cli.video", "video"),
+    ("service.cli.cert", "cert"),
+    ("service.cli.screen", "screen"),
 )
 
 

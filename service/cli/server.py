@@ -14,7 +14,13 @@ from service.cli.common import load_settings
 @click.option("--workers", default=None, type=click.IntRange(1, 64), help="Worker processes.")
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Initialise the store and serve the verification API."""
+    import os
+
     import uvicorn
+
+    # worker processes give the parallelism; numeric libraries stay single-threaded in each
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
 
     s = load_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)

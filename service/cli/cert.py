@@ -1,0 +1,317 @@
+"""``provkit cert``: human-contribution certificates (keygen, mint, anchor, get, verify)."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from service.cli.common import fail, load_settings, warn
+
+if TYPE_CHECKING:
+    from provenance.certificate import CertificateStore
+
+
+def _read(path: Path, what: str, limit: int = 4 * 1024 * 1024) -> bytes:
+    try:
+        size = path.stat().st_size
+        if size > limit:
+            fail(f"{what} {path} is larger than {limit} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {what} {path}: {exc.strerror}")
+
+
+def _store() -> CertificateStore:
+    from provenance.certificate import CertificateStore
+    from provenance.registry import make_engine
+    from provenance.registry.migrate import upgrade
+
+    s = load_settings()
+    upgrade(s.db_url)
+    return CertificateStore(make_engine(s.db_url))
+
+
+@click.group("cert")
+def cert() -> None:
+    """Human-contribution certificates: mint, anchor on chain, verify."""
+
+
+@cert.command("keygen")
+@click.argument("keyfile", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--keyring",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Add the public key to this keyring file.",
+)
+@click.option(
+    "--rotate",
+    is_flag=True,
+    help="Retire the keyring's active keys (old certificates stay verifiable).",
+)
+def cert_keygen(keyfile: Path, keyring: Path | None, rotate: bool) -> None:
+    """Create an Ed25519 issuer key in KEYFILE (mode 0600) and KEYFILE.pub."""
+    from provenance.certificate import Keyring, Signer
+
+    if rotate and keyring is None:
+        fail("--rotate needs --keyring")
+    signer = Signer.generate()
+    pub = signer.save(keyfile)
+    if keyring is not None:
+        ring = Keyring.load_or_new(keyring)
+        if rotate:
+            ring.rotate(signer)
+        else:
+            ring.add(signer.public_key)
+        ring.save(keyring)
+    click.echo(f"key id {signer.key_id}")
+    click.echo(f"public key written to {pub}", err=True)
+
+
+@cert.command("mint")
+@click.option(
+    "--record",
+    "record_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Generation record (JSON).",
+)
+@click.option(
+    "--actions",
+    "actions_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Action log (JSON).",
+)
+@click.option(
+    "--content",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="The content file (hashed into the certificate).",
+)
+@click.option(
+    "--profile",
+    default="default",
+    show_default=True,
+    help="Scoring profile: default, seed or a YAML file.",
+)
+@click.option(
+    "--key",
+    "key_path",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Issuer key file.",
+)
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where to write the certificate.",
+)
+@click.option(
+    "--no-queue", is_flag=True, help="Do not queue the certificate for anchoring in the store."
+)
+def cert_mint(
+    record_path: Path,
+    actions_path: Path,
+    content: Path | None,
+    profile: str,
+    key_path: Path,
+    output: Path,
+    no_queue: bool,
+) -> None:
+    """Score the action log, sign a certificate and queue it for anchoring."""
+    from provenance.certificate import Signer, mint
+
+    record = _read(record_path, "record", 256 * 1024)
+    actions = _read(actions_path, "action log")
+    if content is not None and not content.is_file():
+        fail(f"content file {content} does not exist")
+    signer = Signer.load(key_path)
+    store = None if no_queue else _store()
+    c = mint(record, actions, signer, content=content, profile=profile, store=store)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(c.to_json() + "\n", encoding="utf-8")
+    state = "not queued" if no_queue else "pending anchoring"
+    click.echo(
+        f"{c.id} score {c.contribution.score} ({c.contribution.profile}), {state} -> {output}"
+    )
+
+
+@cert.command("anchor")
+@click.option(
+    "--rpc",
+    envvar="PROVKIT_CERT_RPC",
+    help="JSON-RPC URL (default: an in-process development chain).",
+)
+@click.option(
+    "--chain-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="PROVKIT_CERT_CHAIN_KEY",
+    help="Hex Ethereum private key file (mode 0600) signing the anchor transactions.",
+)
+@click.option(
+    "--eas",
+    "eas_address",
+    envvar="PROVKIT_CERT_EAS",
+    help="EAS (or compatible) contract address: anchor with timestamp(bytes32).",
+)
+@click.option(
+    "--max-size",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 1_000_000),
+    help="Largest batch.",
+)
+@click.option(
+    "--max-age",
+    default=600,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Close a partial batch whose oldest certificate waited this many seconds.",
+)
+@click.option(
+    "--due-only",
+    is_flag=True,
+    help="Close only full or aged batches (default: close every pending certificate).",
+)
+@click.option(
+    "--export-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Write each newly anchored certificate here as ID.json.",
+)
+def cert_anchor(
+    rpc: str | None,
+    chain_key: Path | None,
+    eas_address: str | None,
+    max_size: int,
+    max_age: int,
+    due_only: bool,
+    export_dir: Path | None,
+) -> None:
+    """Close pending batches and anchor their roots on chain (failed batches are retried)."""
+    from provenance.certificate import Chain
+
+    store = _store()
+    if rpc:
+        chain = Chain.connect(rpc, key_file=chain_key, eas_address=eas_address)
+    else:
+        warn(
+            "provkit: note: no --rpc: anchoring on an in-process development chain that ends with this command"
+        )
+        chain = Chain.embedded(eas=False)
+        if eas_address:
+            fail("--eas needs --rpc")
+    closed = store.close_batches(
+        max_size=max_size, max_age=timedelta(seconds=max_age), force=not due_only
+    )
+    tried = store.anchor_batches(chain)
+    failed = 0
+    for b in tried:
+        if b.status == "anchored":
+            click.echo(
+                f"batch {b.id}: {b.size} certificate(s) anchored in tx {b.tx_hash} block {b.block_number} (chain {b.chain_id}, {b.gas_used} gas)"
+            )
+            if export_dir is not None:
+                export_dir.mkdir(parents=True, exist_ok=True)
+                for c in store.export_batch(b.id):
+                    (export_dir / f"{c.id}.json").write_text(c.to_json() + "\n", encoding="utf-8")
+        else:
+            failed += 1
+            click.echo(
+                f"batch {b.id}: {b.size} certificate(s) NOT anchored (attempt {b.attempts}): {b.last_error}"
+            )
+    waiting = len(store.batches("closed"))
+    click.echo(
+        f"closed {len(closed)} batch(es); {waiting} batch(es) await anchoring; {store.pending_count()} certificate(s) not yet batched"
+    )
+    if failed:
+        raise SystemExit(1)
+
+
+@cert.command("deploy-contract")
+@click.option("--rpc", required=True, envvar="PROVKIT_CERT_RPC", help="JSON-RPC URL.")
+@click.option(
+    "--chain-key",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar="PROVKIT_CERT_CHAIN_KEY",
+    help="Hex Ethereum private key file (mode 0600) paying for the deployment.",
+)
+def cert_deploy_contract(rpc: str, chain_key: Path | None) -> None:
+    """Deploy the minimal EAS-compatible timestamp contract (for chains without EAS); prints its
+    address, to pass as --eas."""
+    from provenance.certificate import Chain
+
+    click.echo(Chain.connect(rpc, key_file=chain_key).deploy_timestamp_contract())
+
+
+@cert.command("get")
+@click.argument("cert_id")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Write here instead of stdout.",
+)
+def cert_get(cert_id: str, output: Path | None) -> None:
+    """Print a stored certificate with its current anchor block."""
+    c = _store().get(cert_id)
+    if output is None:
+        click.echo(c.to_json())
+    else:
+        output.write_text(c.to_json() + "\n", encoding="utf-8")
+        click.echo(f"{c.id} ({c.anchor.status}) -> {output}")
+
+
+@cert.command("verify")
+@click.argument("cert_file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--content",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Check the content's SHA-256.",
+)
+@click.option("--rpc", help="JSON-RPC URL: read the root and block time back from the chain.")
+@click.option(
+    "--keyring",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Accept only issuer keys in this keyring.",
+)
+@click.option(
+    "--require-anchor",
+    is_flag=True,
+    help="Treat a pending (not yet anchored) certificate as invalid.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def cert_verify(
+    cert_file: Path,
+    content: Path | None,
+    rpc: str | None,
+    keyring: Path | None,
+    require_anchor: bool,
+    as_json: bool,
+) -> None:
+    """Verify CERT_FILE; exit 0 valid, 1 invalid, 2 bad input."""
+    from provenance.certificate import Chain, Keyring, verify_certificate
+
+    raw = _read(cert_file, "certificate", 1024 * 1024)
+    if content is not None and not content.is_file():
+        fail(f"content file {content} does not exist")
+    ring = Keyring.load(keyring) if keyring is not None else None
+    chain = Chain.connect(rpc, timeout=10) if rpc else None
+    res = verify_certificate(raw, content=content, chain=chain, keyring=ring)
+    ok = res.valid and not (require_anchor and not res.anchored)
+    if as_json:
+        click.echo(json.dumps({**res.to_dict(), "accepted": ok}))
+    else:
+        for c in res.checks:
+            click.echo(f"{c.outcome:<8} {c.name:<13} {c.detail}")
+        if ok:
+            click.echo(f"VALID ({res.status}) certificate {res.certificate_id}")
+        elif res.valid:
+            click.echo(f"INVALID: not anchored yet (pending) certificate {res.certificate_id}")
+        else:
+            click.echo(f"INVALID: {', '.join(res.failed) or 'required checks missing'}")
+    raise SystemExit(0 if ok else 1)

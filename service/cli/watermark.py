@@ -1,0 +1,103 @@
+"""``provkit watermark``: keys, embedding and detection of the high-band audio watermark."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import click
+
+from service.cli.common import echo_json, fail
+from watermark import DEFAULT_THRESHOLD, WatermarkKey, detect_file, embed_file
+
+_HEX16 = re.compile(r"[0-9a-fA-F]{16}")
+
+
+def _load_key(path: str) -> WatermarkKey:
+    try:
+        return WatermarkKey.load(path)
+    except (OSError, ValueError) as exc:
+        fail(str(exc))
+
+
+def _payload(text: str) -> bytes:
+    t = text.strip()
+    if t.lower().startswith("0x"):
+        t = t[2:]
+    if not _HEX16.fullmatch(t):
+        fail(f"payload must be exactly 16 hex digits (a 64-bit mark id), got {text!r}")
+    return bytes.fromhex(t)
+
+
+@click.group("watermark")
+def watermark() -> None:
+    """Inaudible keyed audio watermark in the band 20.1-20.7 kHz."""
+
+
+@watermark.command("keygen")
+@click.argument("keyfile", type=click.Path(dir_okay=False))
+@click.option("--force", is_flag=True, help="Overwrite an existing key file.")
+def keygen(keyfile: str, force: bool) -> None:
+    """Write a new 256-bit watermark key to KEYFILE (permissions 0600)."""
+    key = WatermarkKey.generate()
+    try:
+        key.save(keyfile, overwrite=force)
+    except OSError as exc:
+        fail(str(exc).replace("[Errno 17] ", ""))
+    click.echo(f"wrote watermark key {key.key_id} to {keyfile}")
+
+
+@watermark.command("embed")
+@click.argument("input_path", metavar="IN", type=click.Path(dir_okay=False))
+@click.argument("output_path", metavar="OUT", type=click.Path(dir_okay=False))
+@click.option("--key", "keyfile", required=True, type=click.Path(dir_okay=False), help="Key file.")
+@click.option("--payload", required=True, help="64-bit mark id as 16 hex digits.")
+@click.option(
+    "--strength-db",
+    default=-26.0,
+    show_default=True,
+    type=float,
+    help="Mark level relative to the music's short-term RMS.",
+)
+def embed_cmd(
+    input_path: str, output_path: str, keyfile: str, payload: str, strength_db: float
+) -> None:
+    """Mark the audio of IN with PAYLOAD and write OUT (.wav, .flac or .ogg)."""
+    pay = _payload(payload)
+    key = _load_key(keyfile)
+    if not Path(input_path).is_file():
+        fail(f"no such file: {input_path}")
+    info = embed_file(input_path, output_path, pay, key, strength_db=strength_db)
+    secs = (info.frames or 0) / info.sample_rate
+    click.echo(
+        f"marked {secs:.2f} s ({info.sample_rate} Hz, {info.channels} ch) with payload "
+        f"{pay.hex()} -> {output_path}"
+    )
+
+
+@watermark.command("detect")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--key", "keyfile", required=True, type=click.Path(dir_okay=False), help="Key file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option(
+    "--threshold",
+    default=DEFAULT_THRESHOLD,
+    show_default=True,
+    type=float,
+    help="p-value at or below which the mark counts as found.",
+)
+def detect_cmd(file: str, keyfile: str, as_json: bool, threshold: float) -> None:
+    """Look for the mark in FILE; exit 0 whether or not it is found."""
+    key = _load_key(keyfile)
+    if not Path(file).is_file():
+        fail(f"no such file: {file}")
+    det = detect_file(file, key, threshold=threshold)
+    if as_json:
+        echo_json(det.to_json())
+        return
+    if det.found:
+        pay = det.payload.hex() if det.payload is not None else "unreadable (mark present)"
+        segs = ", ".join(f"{a:.1f}-{b:.1f} s" for a, b in det.segments)
+        click.echo(f"found: payload {pay}, p-value {det.p_value:.3g}, segments {segs}")
+    else:
+        click.echo(f"not found (p-value {det.p_value:.3g})")
