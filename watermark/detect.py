@@ -1,0 +1,297 @@
+"""The detector: fold the baseband over the frame period, find sync, soft-decode, localise."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.ndimage import uniform_filter1d
+
+from watermark.demod import BB_RATE, Demodulator
+from watermark.ecc import bits_to_bytes, crc32, viterbi_decode
+from watermark.errors import WatermarkError
+from watermark.frame import (
+    CHIP_RATE,
+    CHIPS,
+    CODED_BITS,
+    MESSAGE_BITS,
+    PAYLOAD_BYTES,
+    PERIOD_S,
+    frame_chips,
+    frame_layout,
+)
+from watermark.key import WatermarkKey
+from watermark.pcm import check_rate, check_samples
+
+#: Default decision threshold on the p-value (false detections per file).
+DEFAULT_THRESHOLD = 1e-6
+OS = BB_RATE // CHIP_RATE  # baseband samples per chip (4)
+FOLD = PERIOD_S * BB_RATE  # baseband samples per frame (4800)
+SEGMENT_S = 0.5
+_NORM_BLOCK = 120  # 50 ms
+_CLIP = 3.0
+_CANDIDATES = 6
+_CRC_FALSE_PASS = 2.0**-32
+_WINDOW_Z = 3.0
+_ISOLATED_Z = 4.5
+_SILENT = 1e-18  # power (normalized units) below which the baseband counts as silence
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Result of :func:`detect`.
+
+    ``found``: the mark of this key is present (``p_value`` <= threshold). ``payload``: the
+    8-byte payload when it was decoded and passed its CRC-32, else None. ``p_value``: the
+    probability that unmarked audio (or audio marked with another key) gives a result at least
+    this strong. ``segments``: (start_s, end_s) ranges that carry the mark, 0.5 s resolution.
+    """
+
+    found: bool
+    payload: bytes | None
+    p_value: float
+    segments: list[tuple[float, float]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, object]:
+        """The JSON object of ``provkit watermark detect --json``."""
+        return {
+            "found": self.found,
+            "payload": self.payload.hex() if self.payload is not None else None,
+            "p_value": self.p_value,
+            "segments": [[round(a, 3), round(b, 3)] for a, b in self.segments],
+        }
+
+
+def normalize(bb: np.ndarray, *, copy: bool = True) -> np.ndarray:
+    """Divide the baseband by its local RMS (50 ms blocks, smoothed) and limit outliers.
+
+    Works in chunks; with ``copy=False`` the complex64 input is normalized in place.
+    """
+    y = np.array(bb, dtype=np.complex64) if copy else np.asarray(bb, dtype=np.complex64)
+    n = y.size
+    nb = -(-n // _NORM_BLOCK)
+    chunk = _NORM_BLOCK * 8192
+    pw = np.empty(nb, dtype=np.float64)
+    for a in range(0, n, chunk):
+        seg = y[a : a + chunk]
+        full = seg.size // _NORM_BLOCK
+        b0 = a // _NORM_BLOCK
+        if full:
+            v = seg[: full * _NORM_BLOCK].view(np.float32).reshape(full, 2 * _NORM_BLOCK)
+            pw[b0 : b0 + full] = np.einsum("ij,ij->i", v, v, dtype=np.float64) / _NORM_BLOCK
+        if seg.size > full * _NORM_BLOCK:
+            rest = seg[full * _NORM_BLOCK :]
+            pw[b0 + full] = float(np.mean(np.abs(rest.astype(np.complex128)) ** 2))
+    pw = uniform_filter1d(pw, size=5, mode="nearest")
+    scale = np.where(pw > _SILENT, 1.0 / np.sqrt(np.maximum(pw, _SILENT)), 0.0).astype(np.float32)
+    for a in range(0, n, chunk):
+        seg = y[a : a + chunk]
+        b0 = a // _NORM_BLOCK
+        seg *= np.repeat(scale[b0 : b0 + -(-seg.size // _NORM_BLOCK)], _NORM_BLOCK)[: seg.size]
+        mag = np.abs(seg)
+        over = mag > _CLIP
+        seg[over] *= _CLIP / mag[over]
+    return y
+
+
+def _fold(y: np.ndarray) -> np.ndarray:
+    """Sum of the baseband over frame periods (complex128, length ``FOLD``), without copying."""
+    full = y.size // FOLD
+    out = np.zeros(FOLD, dtype=np.complex128)
+    if full:
+        out += y[: full * FOLD].reshape(full, FOLD).sum(axis=0, dtype=np.complex128)
+    tail = y[full * FOLD :]
+    out[: tail.size] += tail
+    return out
+
+
+def _log_p_shifts(t: float) -> float:
+    """log P(max over all ``FOLD`` shifts of an Exp(1) sync statistic >= ``t``).
+
+    Computed as if the shifts were independent, which over-counts (neighbouring shifts are
+    correlated), so the p-value is conservative.
+    """
+    if t <= 0.0:
+        return 0.0
+    tail = math.exp(-t)
+    if tail * FOLD < 1e-3:
+        return math.log(FOLD) - t
+    return math.log(-math.expm1(FOLD * math.log1p(-tail)))
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    shift: int
+    stat: float
+    phase: float
+
+
+def _sync_search(folded: np.ndarray, key: WatermarkKey) -> tuple[np.ndarray, list[_Candidate]]:
+    lay = frame_layout(key)
+    tmpl = np.zeros(FOLD, dtype=np.complex128)
+    tmpl[OS * lay.sync_pos] = lay.pn[lay.sync_pos]
+    ind = (tmpl != 0).astype(np.float64)
+    c = np.fft.ifft(np.fft.fft(folded) * np.conj(np.fft.fft(tmpl)))
+    e = np.fft.ifft(np.fft.fft(np.abs(folded) ** 2) * np.conj(np.fft.fft(ind))).real
+    stat = np.where(e > 1e-12, np.abs(c) ** 2 / np.maximum(e, 1e-12), 0.0)
+    order = np.argsort(stat)[::-1]
+    cands: list[_Candidate] = []
+    taken = np.zeros(FOLD, dtype=bool)
+    for s in order:
+        if taken[s]:
+            continue
+        cands.append(_Candidate(int(s), float(stat[s]), float(np.angle(c[s]))))
+        taken[(s + np.arange(-OS, OS + 1)) % FOLD] = True
+        if len(cands) == _CANDIDATES:
+            break
+    return stat, cands
+
+
+def _decode(folded: np.ndarray, key: WatermarkKey, cands: list[_Candidate]) -> list[bytes | None]:
+    lay = frame_layout(key)
+    soft = np.zeros((len(cands), CODED_BITS))
+    for i, cand in enumerate(cands):
+        z = folded[(cand.shift + OS * lay.data_pos) % FOLD]
+        d = (z * np.conj(lay.pn[lay.data_pos]) * np.exp(-1j * cand.phase)).real
+        soft[i] = np.bincount(lay.data_bit, weights=d, minlength=soft.shape[1])
+    bits = viterbi_decode(soft, MESSAGE_BITS)
+    out: list[bytes | None] = []
+    for row in bits:
+        msg = bits_to_bytes(row)
+        pay, crc = msg[:PAYLOAD_BYTES], msg[PAYLOAD_BYTES:]
+        out.append(pay if crc32(pay) == crc else None)
+    return out
+
+
+def _window_z(y: np.ndarray, ref: np.ndarray, shift: int, phase: float, win: int) -> np.ndarray:
+    """Per-window z-score of the normalized baseband ``y`` against the expected chips.
+
+    Works through the baseband in chunks of whole windows to bound memory on long files.
+    """
+    n = y.size
+    nw = -(-n // win)
+    s_num = np.zeros(nw)
+    s_den = np.zeros(nw)
+    rot = np.exp(-1j * phase)
+    chunk = win * max(1, (1 << 20) // win)
+    for a in range(0, n, chunk):
+        first = a + (shift - a) % OS
+        idx = np.arange(first, min(a + chunk, n), OS)
+        k = ((idx - shift) % FOLD) // OS
+        r = ref[k]
+        yy = y[idx]
+        num = (yy * np.conj(r) * rot).real
+        den = (np.abs(yy) ** 2) * (np.abs(r) ** 2) / 2.0
+        w_of = idx // win
+        s_num += np.bincount(w_of, weights=num, minlength=nw)
+        s_den += np.bincount(w_of, weights=den, minlength=nw)
+    return np.where(s_den > 0, s_num / np.sqrt(np.maximum(s_den, 1e-30)), 0.0)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    m = np.concatenate([[False], mask, [False]]).astype(np.int8)
+    d = np.diff(m)
+    return list(zip(np.flatnonzero(d == 1).tolist(), np.flatnonzero(d == -1).tolist(), strict=True))
+
+
+def _segments(
+    y: np.ndarray, ref: np.ndarray, cand: _Candidate, duration: float
+) -> list[tuple[float, float]]:
+    for win_s in (SEGMENT_S, 2.0):
+        win = int(win_s * BB_RATE)
+        z = _window_z(y, ref, cand.shift, cand.phase, win)
+        mask = z >= _WINDOW_Z
+        # fill one-window gaps inside a marked run, drop weak isolated windows
+        gap = ~mask[1:-1] & mask[:-2] & mask[2:]
+        mask[1:-1] |= gap
+        for a, b in _runs(mask):
+            if b - a == 1 and z[a] < _ISOLATED_Z:
+                mask[a] = False
+        runs = _runs(mask)
+        if runs:
+            return [(a * win_s, min(b * win_s, duration)) for a, b in runs]
+    return [(0.0, duration)]
+
+
+def detect_baseband(
+    bb: np.ndarray,
+    duration: float,
+    key: WatermarkKey,
+    threshold: float = DEFAULT_THRESHOLD,
+    *,
+    consume: bool = False,
+) -> Detection:
+    """Detection from the 2400 Hz complex baseband of a whole track (see :mod:`watermark.demod`).
+
+    With ``consume=True`` the (complex64) baseband is normalized in place to save memory.
+    """
+    if bb.size < OS * 8:
+        return Detection(False, None, 1.0, [])
+    y = normalize(bb, copy=not consume)
+    folded = _fold(y)
+    _, cands = _sync_search(folded, key)
+    if not cands:
+        return Detection(False, None, 1.0, [])
+    best = cands[0]
+    payloads = _decode(folded, key, cands)
+    # Statistic S: the sync p-value of the best shift, or K * 2^-32 times the sync p-value of a
+    # candidate whose decoded payload passed its CRC-32 (CRC and sync use disjoint chips, so a
+    # false CRC pass is independent of the sync statistic). Under no mark, P(S <= x) <= x +
+    # min(x, K * 2^-32), which is the p-value reported.
+    crc_factor = len(cands) * _CRC_FALSE_PASS
+    log_s = _log_p_shifts(best.stat)
+    chosen = best
+    payload: bytes | None = None
+    for cand, pay in zip(cands, payloads, strict=True):
+        if pay is None:
+            continue
+        lp = _log_p_shifts(cand.stat) + math.log(crc_factor)
+        if payload is None or lp < log_s:
+            chosen, payload = cand, pay
+            log_s = min(log_s, lp)
+    s_val = math.exp(log_s)
+    p_value = min(1.0, s_val + min(s_val, crc_factor))
+    found = p_value <= threshold
+    if not found:
+        return Detection(False, None, p_value, [])
+    lay = frame_layout(key)
+    if payload is not None:
+        ref = frame_chips(key, payload)
+    else:
+        ref = np.zeros(CHIPS, dtype=np.complex128)
+        ref[lay.sync_pos] = lay.pn[lay.sync_pos]
+    return Detection(True, payload, p_value, _segments(y, ref, chosen, duration))
+
+
+def _mono(x2: np.ndarray) -> np.ndarray:
+    scale = float(2 ** (8 * x2.dtype.itemsize - 1)) if x2.dtype.kind == "i" else 1.0
+    if x2.shape[1] == 1:
+        m = x2[:, 0].astype(np.float32)
+    else:
+        m = np.add.reduce(x2, axis=1, dtype=np.float32)
+    return m * np.float32(1.0 / (scale * x2.shape[1]))
+
+
+def detect(
+    samples: np.ndarray,
+    sample_rate: int,
+    key: WatermarkKey,
+    *,
+    threshold: float = DEFAULT_THRESHOLD,
+) -> Detection:
+    """Look for the mark of ``key`` in ``samples`` (any start offset, any length).
+
+    Channels are averaged. Returns a :class:`Detection`; ``found`` is ``p_value <= threshold``.
+    """
+    sr = check_rate(sample_rate)
+    x2, _ = check_samples(samples)
+    if not isinstance(key, WatermarkKey):
+        raise WatermarkError("key must be a WatermarkKey")
+    if not 0.0 < threshold < 1.0:
+        raise WatermarkError("threshold must be between 0 and 1")
+    dem = Demodulator(sr)
+    step = dem.core
+    for a in range(0, x2.shape[0], step):
+        dem.feed(_mono(x2[a : a + step]))
+    return detect_baseband(dem.finish(), x2.shape[0] / sr, key, threshold, consume=True)
