@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from provenance.registry import Generation, MediaHash
 from provenance.registry.db import transaction
 from service.context import Services
@@ -344,27 +342,20 @@ def generation_view(g: Generation, admin: bool) -> dict[str, Any]:
 
 def certificate_for(svc: Services, gen: Generation) -> dict[str, Any] | None:
     """Summary of the newest certificate minted for a generation, if any."""
-    from provenance.certificate.store import CertRow
-
-    with svc.registry.sessions() as s:
-        row = s.scalars(
-            select(CertRow)
-            .where(CertRow.generation_id == str(gen.id))
-            .order_by(CertRow.id.desc())
-            .limit(1)
-        ).one_or_none()
-    if row is None:
+    ids = svc.certificates.find(generation_id=str(gen.id), limit=1)
+    if not ids:
         return None
-    cert = svc.certificates.get(row.cert_id)
-    doc = cert.to_dict()
+    doc = svc.certificates.get(ids[0]).to_dict()
     contribution = doc.get("contribution") or {}
     anchor = doc.get("anchor") or {}
     return {
-        "certificate_id": row.cert_id,
+        "certificate_id": ids[0],
         "issued_at": doc.get("issued_at"),
         "score": contribution.get("score"),
-        "anchor_status": anchor.get("status", "anchored" if anchor.get("root") else "pending"),
-        "summary": contribution.get("summary") or contribution.get("profile"),
+        "profile": contribution.get("profile"),
+        "anchor_status": anchor.get("status"),
+        "summary": f"human contribution {contribution.get('score')} "
+        f"({contribution.get('profile')} rubric), anchor {anchor.get('status')}",
     }
 
 

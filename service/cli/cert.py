@@ -100,9 +100,8 @@ def cert_keygen(keyfile: Path, keyring: Path | None, rotate: bool) -> None:
 @click.option(
     "--key",
     "key_path",
-    required=True,
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Issuer key file.",
+    help="Issuer key file (default: setting signing_key_file).",
 )
 @click.option(
     "-o",
@@ -119,12 +118,15 @@ def cert_mint(
     actions_path: Path,
     content: Path | None,
     profile: str,
-    key_path: Path,
+    key_path: Path | None,
     output: Path,
     no_queue: bool,
 ) -> None:
     """Score the action log, sign a certificate and queue it for anchoring."""
     from provenance.certificate import Signer, mint
+
+    if key_path is None:
+        key_path = load_settings().signing_key_path
 
     record = _read(record_path, "record", 256 * 1024)
     actions = _read(actions_path, "action log")
@@ -144,20 +146,19 @@ def cert_mint(
 @cert.command("anchor")
 @click.option(
     "--rpc",
-    envvar="PROVKIT_CERT_RPC",
-    help="JSON-RPC URL (default: an in-process development chain).",
+    help="JSON-RPC URL (default: setting chain_rpc_url, else an in-process development chain).",
 )
 @click.option(
     "--chain-key",
     type=click.Path(path_type=Path, dir_okay=False),
-    envvar="PROVKIT_CERT_CHAIN_KEY",
-    help="Hex Ethereum private key file (mode 0600) signing the anchor transactions.",
+    help="Hex Ethereum private key file (mode 0600) signing the anchor transactions "
+    "(default: setting chain_key_file).",
 )
 @click.option(
     "--eas",
     "eas_address",
-    envvar="PROVKIT_CERT_EAS",
-    help="EAS (or compatible) contract address: anchor with timestamp(bytes32).",
+    help="EAS (or compatible) contract address: anchor with timestamp(bytes32) "
+    "(default: setting eas_address).",
 )
 @click.option(
     "--max-size",
@@ -195,16 +196,21 @@ def cert_anchor(
     """Close pending batches and anchor their roots on chain (failed batches are retried)."""
     from provenance.certificate import Chain
 
+    settings = load_settings()
+    rpc = rpc or settings.chain_rpc_url
+    chain_key = chain_key or settings.chain_key_file
+    eas_address = eas_address or settings.eas_address
     store = _store()
     if rpc:
         chain = Chain.connect(rpc, key_file=chain_key, eas_address=eas_address)
     else:
-        warn(
-            "provkit: note: no --rpc: anchoring on an in-process development chain that ends with this command"
-        )
-        chain = Chain.embedded(eas=False)
         if eas_address:
             fail("--eas needs --rpc")
+        warn(
+            "provkit: note: no --rpc: anchoring on an in-process development chain"
+            " that ends with this command"
+        )
+        chain = Chain.embedded(eas=False)
     closed = store.close_batches(
         max_size=max_size, max_age=timedelta(seconds=max_age), force=not due_only
     )
@@ -233,19 +239,24 @@ def cert_anchor(
 
 
 @cert.command("deploy-contract")
-@click.option("--rpc", required=True, envvar="PROVKIT_CERT_RPC", help="JSON-RPC URL.")
+@click.option("--rpc", help="JSON-RPC URL (default: setting chain_rpc_url).")
 @click.option(
     "--chain-key",
     type=click.Path(path_type=Path, dir_okay=False),
-    envvar="PROVKIT_CERT_CHAIN_KEY",
-    help="Hex Ethereum private key file (mode 0600) paying for the deployment.",
+    help="Hex Ethereum private key file (mode 0600) paying for the deployment "
+    "(default: setting chain_key_file).",
 )
-def cert_deploy_contract(rpc: str, chain_key: Path | None) -> None:
+def cert_deploy_contract(rpc: str | None, chain_key: Path | None) -> None:
     """Deploy the minimal EAS-compatible timestamp contract (for chains without EAS); prints its
     address, to pass as --eas."""
     from provenance.certificate import Chain
 
-    click.echo(Chain.connect(rpc, key_file=chain_key).deploy_timestamp_contract())
+    settings = load_settings()
+    rpc = rpc or settings.chain_rpc_url
+    if not rpc:
+        fail("give --rpc (or set chain_rpc_url)")
+    key = chain_key or settings.chain_key_file
+    click.echo(Chain.connect(rpc, key_file=key).deploy_timestamp_contract())
 
 
 @cert.command("get")

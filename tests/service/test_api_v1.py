@@ -305,3 +305,28 @@ def test_long_media_becomes_a_job(tmp_path: Path) -> None:
     assert job["status"] == "done", job
     assert job["result"]["verdict"] == "generated"
     _problem(c.get(f"/v1/jobs/{job['id']}", headers=_key(c, "verify")), 404)  # another key's job
+
+
+def test_verify_shows_the_certificate(client: TestClient) -> None:
+    k = _key(client, "generate", "mint", "verify")
+    receipt = client.post(
+        "/v1/generate",
+        json={"prompt": "a harp melody", "kind": "audio", "duration_s": 3},
+        headers=k,
+    ).json()
+    actions = [
+        {
+            "id": "s1",
+            "kind": "selection",
+            "at": "2026-01-01T10:05:00Z",
+            "details": {"chosen": ["t2"]},
+        }
+    ]
+    cert = client.post(
+        "/v1/certificates", json={"mark_id": receipt["mark_id"], "actions": actions}, headers=k
+    ).json()
+    data = client.get(receipt["files"][0]["url"], headers=k).content
+    v = client.post("/v1/verify", files={"file": ("a.flac", data, "audio/flac")}, headers=k).json()
+    assert v["verdict"] == "generated"
+    assert v["certificate"]["certificate_id"] == cert["id"]
+    assert v["certificate"]["anchor_status"] == "pending"
