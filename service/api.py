@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -344,12 +345,14 @@ async def trace_video(
     file: Annotated[UploadFile, File(description="A video to trace.")],
 ) -> dict[str, Any]:
     """Find the registered sources of a video, with time offsets and ranges."""
-    from provenance.fingerprint import fingerprint_video
+    from provenance.fingerprint import fingerprint_query
 
     up = await _spool(svc, file)
     try:
         await run_in_threadpool(probe, up.path, svc.limits)
-        fp = await _heavy(svc, fingerprint_video, up.path)
+        fp = await _heavy(
+            svc, partial(fingerprint_query, sample_fps=svc.settings.query_fps), up.path
+        )
 
         def search() -> list[Any]:
             svc.fingerprints.refresh()

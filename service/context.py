@@ -76,7 +76,7 @@ class Services:
 
         index_path: Path | None = None
         if self.settings.db_url.startswith("sqlite"):
-            index_path = self.settings.data_dir / "fingerprints.faiss"
+            index_path = self.settings.data_dir / "fingerprints.npz"  # same file as the CLI
         return FingerprintIndex(self.settings.db_url, index_path)
 
     @cached_property

@@ -368,7 +368,7 @@ def verify(
     options: VerifyOptions | None = None,
 ) -> dict[str, Any]:
     """Check an upload against every signal; returns the verdict document."""
-    from provenance.fingerprint import FingerprintError, fingerprint_video
+    from provenance.fingerprint import FingerprintError, fingerprint_query
     from watermark import detect
 
     opts = options or VerifyOptions()
@@ -411,7 +411,7 @@ def verify(
         fpd["reason"] = "the file has no video"
     else:
         try:
-            fp = fingerprint_video(path)
+            fp = fingerprint_query(path, sample_fps=svc.settings.query_fps)
         except FingerprintError as exc:
             fpd["reason"] = str(exc)
         else:

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     sync_verify_max_s: float = Field(
         120.0, ge=0, description="Uploads longer than this (seconds) are verified as a job (202)."
     )
+    query_fps: float = Field(
+        4.0,
+        gt=0,
+        le=30,
+        description="Frames per second sampled from a video being verified or traced.",
+    )
     heavy_concurrency: int = Field(
         1,
         ge=1,

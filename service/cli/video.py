@@ -8,7 +8,12 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from provenance.fingerprint import FingerprintError, FingerprintIndex, fingerprint_video
+from provenance.fingerprint import (
+    FingerprintError,
+    FingerprintIndex,
+    fingerprint_query,
+    fingerprint_video,
+)
 from provenance.fingerprint.index import QUERY_SAMPLE_FPS
 from provenance.fingerprint.video import VideoFingerprint
 from provenance.registry.migrate import upgrade
@@ -24,8 +29,10 @@ def _index() -> FingerprintIndex:
     return FingerprintIndex(s.db_url, s.data_dir / "fingerprints.npz")
 
 
-def _fingerprint(path: Path, **kwargs: Any) -> VideoFingerprint:
+def _fingerprint(path: Path, query: bool = False, **kwargs: Any) -> VideoFingerprint:
     try:
+        if query:
+            return fingerprint_query(path, **kwargs)
         return fingerprint_video(path, **kwargs)
     except FingerprintError as exc:
         msg = str(exc)
@@ -82,7 +89,7 @@ def video_add(path: Path, video_id: str | None, as_json: bool) -> None:
 )
 def video_trace(path: Path, as_json: bool, fps: float) -> None:
     """Find the registered videos (and time offsets) the video at PATH comes from."""
-    fp = _fingerprint(path, sample_fps=fps)
+    fp = _fingerprint(path, query=True, sample_fps=fps)
     index = _index()
     try:
         matches = index.search(fp)

@@ -1,0 +1,51 @@
+"""ORM models of the fingerprint store (tables created by migration ``0002_fingerprints``)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from provenance.registry.db import Base
+
+
+class FingerprintVideo(Base):
+    """A registered video: its external id and how many frame hashes it has."""
+
+    __tablename__ = "fingerprint_videos"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    video_id: Mapped[str] = mapped_column(String(255), unique=True)
+    duration_s: Mapped[float] = mapped_column(Float)
+    n_frames: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class FingerprintFrame(Base):
+    """One frame hash of a registered video (the source of truth for the FAISS index)."""
+
+    __tablename__ = "fingerprint_frames"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    video_pk: Mapped[int] = mapped_column(
+        ForeignKey("fingerprint_videos.id", ondelete="CASCADE"), index=True
+    )
+    t_s: Mapped[float] = mapped_column(Float)
+    quality: Mapped[int] = mapped_column(SmallInteger)
+    #: 0: the whole frame; 1: its central region (see ``provenance.fingerprint.video.CROP``)
+    variant: Mapped[int] = mapped_column(SmallInteger, default=0)
+    pdq: Mapped[bytes] = mapped_column(LargeBinary(32))

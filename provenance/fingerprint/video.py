@@ -1,0 +1,448 @@
+"""Video fingerprints: PDQ hashes of sampled, bar-cropped frames with their timestamps.
+
+Decoding streams through PyAV: frames are sampled on a fixed grid (default one per second) plus
+scene changes, luminance is read straight from the decoded Y plane (no RGB conversion), and the
+sampled frames are hashed in batches, so memory stays bounded whatever the video's length.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+import numpy.typing as npt
+
+from provenance.fingerprint._blas import on_one_blas_thread
+from provenance.fingerprint.errors import FingerprintError
+from provenance.fingerprint.pdq import (
+    _POPCOUNT,
+    HASH_BYTES,
+    bits_from_coeffs,
+    dct16,
+    downsample64,
+    luma_from_rgb,
+    pdq_with_mirror,
+    to_hex,
+)
+
+#: Largest accepted frame side and area (pixels): beyond this the input is refused.
+MAX_SIDE = 16384
+MAX_AREA = 80_000_000
+#: Smallest accepted frame side (pixels).
+MIN_SIDE = 8
+#: Share of the width and height cut from each border for the crop hashes.
+CROP = 0.1
+
+_Y_FORMATS = {
+    "yuv420p",
+    "yuvj420p",
+    "yuv422p",
+    "yuvj422p",
+    "yuv444p",
+    "yuvj444p",
+    "yuv440p",
+    "yuvj440p",
+    "yuv411p",
+    "yuv410p",
+    "nv12",
+    "nv21",
+    "gray",
+}
+
+
+@dataclass(frozen=True)
+class VideoFingerprint:
+    """Per-frame PDQ hashes of a video.
+
+    ``hashes`` is ``(n, 32)`` uint8, ``times`` the frame times in seconds ``(n,)``, ``quality``
+    the PDQ quality ``(n,)``. ``mirror`` holds the hashes of the horizontally flipped frames (used
+    to find mirrored copies) and ``crop`` those of the frames' central region (:data:`CROP` cut
+    from each border; registered beside the full frames so that cropped copies match) when the
+    frames were hashed here; both are ``None`` for hashes loaded from elsewhere. ``filled`` (a
+    query-side aid, see ``fill_overlays``) holds the hashes of the frames with a detected static
+    overlay such as a logo painted over with the frame's mean. ``duration`` is the video's duration in seconds (0 when unknown).
+    """
+
+    hashes: npt.NDArray[np.uint8]
+    times: npt.NDArray[np.float64]
+    quality: npt.NDArray[np.int32]
+    mirror: npt.NDArray[np.uint8] | None = None
+    duration: float = 0.0
+    crop: npt.NDArray[np.uint8] | None = None
+    frames_decoded: int = field(default=0, compare=False)
+    filled: npt.NDArray[np.uint8] | None = None
+
+    def __post_init__(self) -> None:
+        n = len(self.hashes)
+        if self.hashes.ndim != 2 or self.hashes.shape[1] != HASH_BYTES:
+            raise FingerprintError(f"hashes must be (n, 32) uint8, got {self.hashes.shape}")
+        if self.times.shape != (n,) or self.quality.shape != (n,):
+            raise FingerprintError("hashes, times and quality must have the same length")
+        if self.mirror is not None and self.mirror.shape != self.hashes.shape:
+            raise FingerprintError("mirror hashes must have the shape of hashes")
+        for extra in (self.crop, self.filled):
+            if extra is not None and extra.shape != self.hashes.shape:
+                raise FingerprintError("extra hashes must have the shape of hashes")
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+    def select(self, mask: npt.NDArray[np.bool_]) -> VideoFingerprint:
+        """The frames where ``mask`` is true."""
+        return VideoFingerprint(
+            hashes=self.hashes[mask],
+            times=self.times[mask],
+            quality=self.quality[mask],
+            mirror=None if self.mirror is None else self.mirror[mask],
+            duration=self.duration,
+            crop=None if self.crop is None else self.crop[mask],
+            filled=None if self.filled is None else self.filled[mask],
+            frames_decoded=self.frames_decoded,
+        )
+
+    def lines(self) -> list[str]:
+        """One ``time,quality,pdq_hex`` line per frame."""
+        return [
+            f"{t:.3f},{int(q)},{h}"
+            for t, q, h in zip(self.times, self.quality, to_hex(self.hashes), strict=True)
+        ]
+
+
+def _check_size(width: int, height: int) -> None:
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise FingerprintError(f"video frames are too small ({width}x{height})")
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > MAX_AREA:
+        raise FingerprintError(f"video frames are too large ({width}x{height})")
+
+
+def _y_plane(frame: Any) -> tuple[npt.NDArray[np.uint8], bool] | None:
+    """A zero-copy view of a frame's 8-bit luma plane and whether it is full range (or None)."""
+    if frame.format.name not in _Y_FORMATS:
+        return None
+    w, h = frame.width, frame.height
+    plane = frame.planes[0]
+    y = np.frombuffer(plane, dtype=np.uint8).reshape(-1, plane.line_size)[:h, :w]
+    name = frame.format.name
+    full = name.startswith("yuvj") or name == "gray" or int(frame.color_range or 0) == 2
+    return y, full
+
+
+def _luma_of_frame(frame: Any) -> npt.NDArray[np.float32]:
+    """Full-range PDQ luminance (0–255) of a decoded PyAV frame."""
+    _check_size(frame.width, frame.height)
+    view = _y_plane(frame)
+    if view is not None:
+        y, full = view
+        if full:
+            return y.astype(np.float32)
+        luma = (y.astype(np.float32) - 16.0) * np.float32(255.0 / 219.0)
+        return np.clip(luma, 0.0, 255.0)
+    rgb = frame.to_ndarray(format="rgb24")
+    return luma_from_rgb(rgb)
+
+
+def _coarse_hash(frame: Any, is_av: bool) -> npt.NDArray[np.uint8]:
+    """A cheap PDQ hash of a strided ~96-pixel thumbnail, to measure how much the picture moved."""
+    if is_av:
+        view = _y_plane(frame)
+        y = view[0] if view is not None else _luma_of_frame(frame)
+    else:
+        y = _array_luma(frame)
+    step = max(1, min(y.shape) // 96)
+    thumb = np.asarray(y[::step, ::step], dtype=np.float32)[None]
+    return bits_from_coeffs(dct16(downsample64(thumb)))[0]
+
+
+def bar_crop(luma: npt.NDArray[np.float32]) -> tuple[int, int, int, int]:
+    """Letterbox/pillarbox bars of a batch of frames ``(n, h, w)``: ``(top, bottom, left, right)``.
+
+    A bar is a run of rows (columns) from an edge that is flat and dark on every frame of the
+    batch. Nothing is cropped when the bars would leave less than 30 % of a dimension.
+    """
+    y = np.asarray(luma, dtype=np.float32)
+    _, h, w = y.shape
+
+    def edges(
+        mean: npt.NDArray[np.float32], std: npt.NDArray[np.float32], size: int
+    ) -> tuple[int, int]:
+        flat = np.all((std < 8.0) & (mean < 72.0), axis=0)
+        if flat.all():
+            return 0, 0
+        first = int(np.argmax(~flat))
+        last = int(np.argmax(~flat[::-1]))
+        if first + last > 0.7 * size:
+            return 0, 0
+        return first, last
+
+    top, bottom = edges(y.mean(axis=2), y.std(axis=2), h)
+    left, right = edges(y.mean(axis=1), y.std(axis=1), w)
+    return top, bottom, left, right
+
+
+def overlay_mask(luma: npt.NDArray[np.float32], grid: int = 16) -> npt.NDArray[np.bool_] | None:
+    """Pixels of a static overlay (a logo, a caption box) over moving content, or ``None``.
+
+    On a ``grid``×``grid`` raster of cells, a cell is static when its mean luminance barely changes
+    over the batch ``(n, h, w)`` while most cells move. Returns a pixel mask when static cells
+    cover between 1 % and 35 % of the frame, else ``None``.
+    """
+    y = np.asarray(luma, dtype=np.float32)
+    n, h, w = y.shape
+    if n < 4 or h < grid or w < grid:
+        return None
+    ch, cw = h // grid, w // grid
+    cells = y[:, : ch * grid, : cw * grid].reshape(n, grid, ch, grid, cw).mean(axis=(2, 4))
+    spread = cells.std(axis=0)
+    moving = float(np.median(spread))
+    if moving < 4.0:
+        return None
+    static = (spread < 0.15 * moving) & (spread < 1.5)
+    share = float(static.mean())
+    if not 0.01 <= share <= 0.35:
+        return None
+    mask = np.zeros((h, w), dtype=bool)
+    mask[: ch * grid, : cw * grid] = np.kron(static, np.ones((ch, cw), dtype=bool))
+    return mask
+
+
+def _hash_batch(
+    luma: list[npt.NDArray[np.float32]], remove_bars: bool, fill_overlays: bool = False
+) -> tuple[
+    npt.NDArray[np.uint8],
+    npt.NDArray[np.int32],
+    npt.NDArray[np.uint8],
+    npt.NDArray[np.uint8],
+    npt.NDArray[np.uint8],
+]:
+    y = np.stack(luma)
+    if remove_bars:
+        top, bottom, left, right = bar_crop(y)
+        if top or bottom or left or right:
+            y = y[:, top : y.shape[1] - bottom, left : y.shape[2] - right]
+    hashes, quality, mirror = pdq_with_mirror(y)
+    _, h, w = y.shape
+    dh, dw = round(h * CROP), round(w * CROP)
+    crop = bits_from_coeffs(dct16(downsample64(y[:, dh : h - dh, dw : w - dw])))
+    filled = hashes
+    mask = overlay_mask(y) if fill_overlays else None
+    if mask is not None:
+        painted = y.copy()
+        means = y[:, ~mask].mean(axis=1)
+        painted[:, mask] = means[:, None]
+        filled = bits_from_coeffs(dct16(downsample64(painted)))
+    return hashes, quality, mirror, crop, filled
+
+
+def _frames_from_path(
+    path: Path, threads: int, skip_nonref: bool
+) -> tuple[Generator[tuple[float, Any], None, None], Any, float]:
+    try:
+        container = av.open(str(path), metadata_errors="ignore")
+    except av.FFmpegError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise FingerprintError(f"{path.name}: not a readable media file ({reason})") from exc
+    if not container.streams.video:
+        container.close()
+        raise FingerprintError(f"{path.name}: no video stream (audio-only or not a video)")
+    stream = container.streams.video[0]
+    cc = stream.codec_context
+    if cc.width and cc.height:
+        try:
+            _check_size(cc.width, cc.height)
+        except FingerprintError as exc:
+            container.close()
+            raise FingerprintError(f"{path.name}: {exc}") from None
+    if skip_nonref:
+        # frames no other frame refers to (most B-frames) are not needed for 1 frame/s sampling
+        cc.skip_frame = "NONREF"
+    if threads != 1:
+        stream.thread_type = "AUTO"
+        stream.thread_count = threads
+    duration = 0.0
+    if stream.duration is not None and stream.time_base is not None:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration is not None:
+        duration = container.duration / 1_000_000
+    rate = float(stream.average_rate or 30)
+
+    def gen() -> Generator[tuple[float, Any], None, None]:
+        try:
+            for i, frame in enumerate(container.decode(stream)):
+                t = frame.time
+                yield (float(t) if t is not None else i / rate), frame
+        except av.FFmpegError as exc:
+            reason = getattr(exc, "strerror", None) or str(exc)
+            raise FingerprintError(f"{path.name}: cannot decode video ({reason})") from exc
+        finally:
+            container.close()
+
+    return gen(), container, duration
+
+
+def _frames_from_arrays(
+    frames: Iterable[npt.NDArray[np.uint8]], frame_rate: float
+) -> Generator[tuple[float, Any], None, None]:
+    for i, f in enumerate(frames):
+        yield i / frame_rate, np.asarray(f)
+
+
+def _array_luma(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    if arr.ndim == 3 and arr.shape[-1] == 3:
+        _check_size(arr.shape[1], arr.shape[0])
+        return luma_from_rgb(arr)
+    if arr.ndim == 2:
+        _check_size(arr.shape[1], arr.shape[0])
+        return arr.astype(np.float32)
+    raise FingerprintError(f"a frame must be (h, w, 3) RGB or (h, w) grey, got {arr.shape}")
+
+
+@on_one_blas_thread
+def fingerprint_video(
+    source: str | os.PathLike[str] | Iterable[npt.NDArray[np.uint8]],
+    *,
+    sample_fps: float | None = 1.0,
+    scene_bits: int | None = 80,
+    min_scene_gap: float = 0.2,
+    remove_bars: bool = True,
+    fill_overlays: bool = False,
+    min_quality: int = 50,
+    frame_rate: float = 30.0,
+    batch_size: int = 32,
+    threads: int = 0,
+    skip_nonref: bool = True,
+    max_seconds: float | None = None,
+) -> VideoFingerprint:
+    """Fingerprint a video file, or a sequence of frames, into per-frame PDQ hashes.
+
+    Matrix products run on one BLAS thread (see :mod:`provenance.fingerprint._blas`).
+    ``source`` is a path to anything FFmpeg decodes, or an iterable of RGB ``(h, w, 3)`` / grey
+    ``(h, w)`` uint8 frames at ``frame_rate``. Frames are sampled at ``sample_fps`` on the grid
+    ``k / sample_fps`` (``None`` or 0: every frame), plus scene changes: every frame whose coarse
+    hash (PDQ of a small thumbnail) is more than ``scene_bits`` bits from the previous decoded
+    frame's (``None`` disables), at least ``min_scene_gap`` seconds after the previous sample. Letterbox/pillarbox bars are cropped
+    when ``remove_bars``. With ``fill_overlays`` (for queries), static overlays over moving
+    content (logos) are detected per batch and ``filled`` holds the hashes of the frames with
+    them painted over. Frames with quality below ``min_quality`` are dropped. ``threads`` is the
+    decoder's thread count (0: FFmpeg decides). With ``skip_nonref`` (and sampling) the decoder
+    skips the frames no other frame refers to, which roughly doubles decoding speed; the sampled
+    frames then fall up to a few frames after the grid point, and their true times are kept.
+    ``max_seconds`` stops after that much of the video. Raises :class:`FingerprintError` on
+    bad input.
+    """
+    if sample_fps is not None and sample_fps < 0:
+        raise FingerprintError("sample_fps must be positive (or None for every frame)")
+    if batch_size < 1:
+        raise FingerprintError("batch_size must be at least 1")
+    every = not sample_fps
+    duration = 0.0
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.is_file():
+            raise FingerprintError(f"{path}: no such file")
+        if path.stat().st_size == 0:
+            raise FingerprintError(f"{path.name}: empty file")
+        frames_iter, _, duration = _frames_from_path(path, threads, skip_nonref and not every)
+        is_av = True
+    else:
+        frames_iter = _frames_from_arrays(source, frame_rate)
+        is_av = False
+
+    out_h: list[npt.NDArray[np.uint8]] = []
+    out_m: list[npt.NDArray[np.uint8]] = []
+    out_c: list[npt.NDArray[np.uint8]] = []
+    out_f: list[npt.NDArray[np.uint8]] = []
+    out_q: list[npt.NDArray[np.int32]] = []
+    out_t: list[float] = []
+    batch: list[npt.NDArray[np.float32]] = []
+    batch_t: list[float] = []
+    next_t = -math.inf
+    last_t = -math.inf
+    last_coarse: npt.NDArray[np.uint8] | None = None
+    decoded = 0
+    last_frame_t = 0.0
+
+    def flush() -> None:
+        if not batch:
+            return
+        # frames of one batch must share a size; split where the size changes
+        start = 0
+        for i in range(1, len(batch) + 1):
+            if i == len(batch) or batch[i].shape != batch[start].shape:
+                h, q, m, c, f = _hash_batch(batch[start:i], remove_bars, fill_overlays)
+                out_h.append(h)
+                out_q.append(q)
+                out_m.append(m)
+                out_c.append(c)
+                out_f.append(f)
+                start = i
+        out_t.extend(batch_t)
+        batch.clear()
+        batch_t.clear()
+
+    for t, frame in frames_iter:
+        if max_seconds is not None and t >= max_seconds and decoded:
+            frames_iter.close()
+            break
+        decoded += 1
+        last_frame_t = t
+        take = every or t >= next_t - 1e-6
+        if scene_bits is not None and not every:
+            coarse = _coarse_hash(frame, is_av)
+            if (
+                not take
+                and last_coarse is not None
+                and t - last_t >= min_scene_gap - 1e-6
+                and int(_POPCOUNT[np.bitwise_xor(coarse, last_coarse)].sum()) > scene_bits
+            ):
+                take = True
+            last_coarse = coarse
+        if not take:
+            continue
+        luma = _luma_of_frame(frame) if is_av else _array_luma(frame)
+        batch.append(np.array(luma, dtype=np.float32, copy=True))
+        batch_t.append(t)
+        last_t = t
+        if not every:
+            next_t = (math.floor(t * sample_fps + 1e-6) + 1) / sample_fps  # type: ignore[operator]
+        if len(batch) >= batch_size:
+            flush()
+    flush()
+    if decoded == 0:
+        raise FingerprintError("no decodable video frames")
+    if duration <= 0:
+        duration = last_frame_t + (1.0 / frame_rate if not is_av else 0.0)
+    hashes = np.concatenate(out_h) if out_h else np.zeros((0, HASH_BYTES), np.uint8)
+    mirror = np.concatenate(out_m) if out_m else np.zeros((0, HASH_BYTES), np.uint8)
+    crop = np.concatenate(out_c) if out_c else np.zeros((0, HASH_BYTES), np.uint8)
+    filled = np.concatenate(out_f) if out_f else np.zeros((0, HASH_BYTES), np.uint8)
+    quality = np.concatenate(out_q) if out_q else np.zeros(0, np.int32)
+    times = np.asarray(out_t, dtype=np.float64)
+    fp = VideoFingerprint(
+        hashes,
+        times,
+        quality,
+        mirror=mirror,
+        duration=float(duration),
+        crop=crop,
+        frames_decoded=decoded,
+        filled=filled if fill_overlays else None,
+    )
+    if min_quality > 0:
+        fp = fp.select(fp.quality >= min_quality)
+    return fp
+
+
+def fingerprint_query(
+    source: str | os.PathLike[str] | Iterable[npt.NDArray[np.uint8]],
+    *,
+    sample_fps: float = 4.0,
+    **options: Any,
+) -> VideoFingerprint:
+    """Fingerprint a query video the way search works best: 4 frames/s and overlays filled."""
+    return fingerprint_video(source, sample_fps=sample_fps, fill_overlays=True, **options)
