@@ -23,7 +23,10 @@ def main() -> None:
     )
     body = [HEADER]
     for p in parts:
-        body.append(p.read_text().strip() + "\n")
+        text = p.read_text().strip()
+        if text.startswith("# "):  # a part titled at level 1: nest it under the page title
+            text = "\n".join("#" + ln if ln.startswith("#") else ln for ln in text.splitlines())
+        body.append(text + "\n")
     (ROOT / "BENCHMARKS.md").write_text("\n".join(body))
     print(f"BENCHMARKS.md: {len(parts)} sections")
 
