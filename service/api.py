@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import datetime
 from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 
+from provenance.registry import Generation, RegistryError, parse_mark_id
 from service import pipeline
 from service.auth import Principal
 from service.context import Services
@@ -61,8 +64,35 @@ async def _heavy(svc: Services, fn: Callable[..., T], *args: Any) -> T:
     return await run_in_threadpool(run)
 
 
+def _generation(svc: Services, mark_id: str) -> Generation:
+    """The record behind a 16-hex-digit mark id: 422 when malformed, 404 when unknown."""
+    try:
+        mid = parse_mark_id(mark_id)
+    except RegistryError as exc:
+        raise Problem(422, str(exc)) from None
+    gen = svc.registry.by_mark_id(mid)
+    if gen is None:
+        raise Problem(404, f"no generation with mark id {mark_id.lower()}")
+    return gen
+
+
 def _bad_media(exc: Exception) -> Problem:
     return Problem(422, str(exc), title="Unprocessable media")
+
+
+@asynccontextmanager
+async def _uploaded(svc: Services, file: UploadFile) -> AsyncIterator[StoredUpload]:
+    """Spool an upload to disk for the duration of the block; bad media becomes a 422 problem.
+
+    The spooled file is always removed afterwards.
+    """
+    up = await _spool(svc, file)
+    try:
+        yield up
+    except (MediaError, ValueError) as exc:
+        raise _bad_media(exc) from None
+    finally:
+        up.path.unlink(missing_ok=True)
 
 
 # -- screening ------------------------------------------------------------------------------
@@ -75,16 +105,19 @@ class ScreenIn(BaseModel):
 
 
 @router.post("/screen", tags=["screening"])
-def screen(
+async def screen(
     body: ScreenIn, svc: Svc, _: Annotated[Principal, Depends(require("screen"))]
-) -> dict[str, Any]:
-    """Screen a prompt for voice impersonation: action, reasons, matched identities, suggestion."""
+) -> JSONResponse:
+    """Screen a prompt for voice impersonation: action, reasons, matched identities, suggestion.
+
+    Screening takes well under a millisecond, so it runs inline instead of hopping threads.
+    """
     try:
         d = pipeline.screen(svc, body.prompt, body.tier, body.user_id)
     except ValueError as exc:
         raise Problem(422, str(exc)) from None
     svc.metrics.screen_actions.labels(d["action"]).inc()
-    return d
+    return JSONResponse(d)
 
 
 # -- generation -----------------------------------------------------------------------------
@@ -152,19 +185,47 @@ def generate(
     return receipt
 
 
+class GenerationOut(BaseModel):
+    id: int
+    mark_id: str
+    model: str
+    preset_id: str | None
+    created_at: datetime
+    disclosure: str
+    status: str
+    media: list[dict[str, str]]
+    user_id: str | None = Field(None, description="Only shown to admin keys.")
+    prompt_sha256: str | None = Field(None, description="Only shown to admin keys.")
+
+
+@router.get("/generations/{mark_id}", tags=["registry"])
+def get_generation(
+    mark_id: str, svc: Svc, who: Annotated[Principal, Depends(require("verify"))]
+) -> GenerationOut:
+    """A generation record by its 16-hex-digit mark id. User ids are shown to admin keys only."""
+    gen = _generation(svc, mark_id)
+    admin = who.has("admin")
+    return GenerationOut(
+        id=gen.id,
+        mark_id=gen.mark_hex,
+        model=gen.model,
+        preset_id=gen.preset_id,
+        created_at=gen.created_at,
+        disclosure=gen.disclosure,
+        status=gen.status,
+        media=[{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in gen.media],
+        user_id=gen.user_id if admin else None,
+        prompt_sha256=gen.prompt_sha256 if admin else None,
+    )
+
+
 @router.get("/generations/{mark_id}/media/{name}", tags=["generation"])
 def media_file(
     mark_id: str, name: str, svc: Svc, _: Annotated[Principal, Depends(require("generate"))]
 ) -> FileResponse:
     """Download a generated (watermarked) media file."""
-    from provenance.registry import RegistryError, parse_mark_id
-
-    try:
-        mid = parse_mark_id(mark_id)
-    except RegistryError as exc:
-        raise Problem(422, str(exc)) from None
-    gen = svc.registry.by_mark_id(mid)
-    if gen is None or name not in {m.name for m in gen.media}:
+    gen = _generation(svc, mark_id)
+    if name not in {m.name for m in gen.media}:
         raise Problem(404, "no such generated file")
     path = svc.settings.media_dir / gen.mark_hex / name
     if not path.is_file():
@@ -180,6 +241,10 @@ async def verify(
     svc: Svc,
     who: Annotated[Principal, Depends(require("verify"))],
     file: Annotated[UploadFile, File(description="Any audio or video file.")],
+    mode: Annotated[
+        Literal["full", "fast"],
+        Query(description="full: every signal; fast: stop at the first conclusive one."),
+    ] = "full",
 ) -> Response:
     """Verify an upload: watermark, fingerprint and hash evidence → one verdict.
 
@@ -195,7 +260,7 @@ async def verify(
     if info.duration_s > svc.settings.sync_verify_max_s:
         job, _fut = svc.jobs.submit(
             "verify",
-            lambda: _verify_result(svc, up, admin),
+            lambda: _verify_result(svc, up, admin, mode == "fast"),
             owner_key_id=who.key_id,
             cleanup=lambda: up.path.unlink(missing_ok=True),
         )
@@ -205,7 +270,7 @@ async def verify(
             headers={"Location": f"/v1/jobs/{job.id}"},
         )
     try:
-        result = await run_in_threadpool(_verify_result, svc, up, admin)
+        result = await run_in_threadpool(_verify_result, svc, up, admin, mode == "fast")
     except (MediaError, ValueError) as exc:
         raise _bad_media(exc) from None
     finally:
@@ -213,9 +278,11 @@ async def verify(
     return JSONResponse(result)
 
 
-def _verify_result(svc: Services, up: StoredUpload, admin: bool) -> dict[str, Any]:
+def _verify_result(svc: Services, up: StoredUpload, admin: bool, fast: bool) -> dict[str, Any]:
     with svc.heavy:
-        result = pipeline.verify(svc, up.path, sha256=up.sha256, admin=admin)
+        result = pipeline.verify(
+            svc, up.path, sha256=up.sha256, admin=admin, options=pipeline.VerifyOptions(fast=fast)
+        )
     svc.metrics.verdicts.labels(result["verdict"]).inc()
     return result
 
@@ -253,24 +320,21 @@ async def audio_watermark(
     format: Annotated[Literal["flac", "wav"], Form()] = "flac",
 ) -> Response:
     """Embed the platform's watermark carrying ``payload``; returns the marked audio file."""
+    import soundfile as sf
+
     from watermark import embed
 
-    up = await _spool(svc, file)
-    try:
+    async with _uploaded(svc, file) as up:
         samples, rate = await _heavy(svc, decode_audio, up.path, svc.limits)
         marked = await _heavy(svc, embed, samples, rate, bytes.fromhex(payload), svc.watermark_key)
         out = up.path.with_suffix(f".marked.{format}")
-        import soundfile as sf
-
-        await run_in_threadpool(
-            lambda: sf.write(str(out), marked, rate, subtype="PCM_24", format=format.upper())
-        )
-        data = out.read_bytes()
-        out.unlink(missing_ok=True)
-    except (MediaError, ValueError) as exc:
-        raise _bad_media(exc) from None
-    finally:
-        up.path.unlink(missing_ok=True)
+        try:
+            await run_in_threadpool(
+                lambda: sf.write(str(out), marked, rate, subtype="PCM_24", format=format.upper())
+            )
+            data = out.read_bytes()
+        finally:
+            out.unlink(missing_ok=True)
     media = "audio/flac" if format == "flac" else "audio/wav"
     return Response(
         data,
@@ -288,14 +352,9 @@ async def audio_detect(
     """Detect the platform's watermark: found, payload, p-value and marked segments."""
     from watermark import detect
 
-    up = await _spool(svc, file)
-    try:
+    async with _uploaded(svc, file) as up:
         samples, rate = await _heavy(svc, decode_audio, up.path, svc.limits)
         det = await _heavy(svc, detect, samples, rate, svc.watermark_key)
-    except (MediaError, ValueError) as exc:
-        raise _bad_media(exc) from None
-    finally:
-        up.path.unlink(missing_ok=True)
     return {
         "found": bool(det.found),
         "payload": det.payload.hex() if det.payload else None,
@@ -319,8 +378,7 @@ async def register_video(
 
     if video_id.startswith(pipeline.GEN_VIDEO_PREFIX):
         raise Problem(422, f"ids starting with {pipeline.GEN_VIDEO_PREFIX!r} are reserved")
-    up = await _spool(svc, file)
-    try:
+    async with _uploaded(svc, file) as up:
         await run_in_threadpool(probe, up.path, svc.limits)
         fp = await _heavy(svc, fingerprint_video, up.path)
         if len(fp) == 0:
@@ -331,10 +389,6 @@ async def register_video(
                 return svc.fingerprints.add(video_id, fp)
 
         frames = await run_in_threadpool(add)
-    except (MediaError, ValueError) as exc:
-        raise _bad_media(exc) from None
-    finally:
-        up.path.unlink(missing_ok=True)
     return {"video_id": video_id, "frames": frames, "duration_s": fp.duration}
 
 
@@ -347,8 +401,7 @@ async def trace_video(
     """Find the registered sources of a video, with time offsets and ranges."""
     from provenance.fingerprint import fingerprint_query
 
-    up = await _spool(svc, file)
-    try:
+    async with _uploaded(svc, file) as up:
         await run_in_threadpool(probe, up.path, svc.limits)
         fp = await _heavy(
             svc, partial(fingerprint_query, sample_fps=svc.settings.query_fps), up.path
@@ -359,10 +412,6 @@ async def trace_video(
             return svc.fingerprints.search(fp)
 
         matches = await run_in_threadpool(search)
-    except (MediaError, ValueError) as exc:
-        raise _bad_media(exc) from None
-    finally:
-        up.path.unlink(missing_ok=True)
     return {"frames": len(fp), "matches": [m.to_dict() for m in matches]}
 
 
@@ -408,9 +457,7 @@ def mint_certificate(
     """Mint a signed human-contribution certificate for a generation from an action log."""
     from provenance.certificate import GenerationRecord, mint
 
-    gen = svc.registry.by_mark_id(int(body.mark_id, 16))
-    if gen is None:
-        raise Problem(404, f"no generation with mark id {body.mark_id.lower()}")
+    gen = _generation(svc, body.mark_id)
     media = [m for m in gen.media if body.media_name in (None, m.name)]
     if not media:
         raise Problem(422, f"the generation has no media named {body.media_name!r}")

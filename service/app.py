@@ -11,7 +11,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from provenance.registry import RegistryError, parse_mark_id
 from provenance.registry.migrate import current_revisions, head_revisions
 from service import problems
 from service.api import router as api_router
@@ -39,19 +38,6 @@ class KeyOut(BaseModel):
 
 class KeyCreated(KeyOut):
     key: str = Field(description="The secret key. Shown once: store it now.")
-
-
-class GenerationOut(BaseModel):
-    id: int
-    mark_id: str
-    model: str
-    preset_id: str | None
-    created_at: datetime
-    disclosure: str
-    status: str
-    media: list[dict[str, str]]
-    user_id: str | None = Field(None, description="Only shown to admin keys.")
-    prompt_sha256: str | None = Field(None, description="Only shown to admin keys.")
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -136,32 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """Revoke an API key (admin)."""
         if not app.state.keys.revoke(key_id):
             raise problems.Problem(404, f"no active key {key_id!r}")
-
-    @app.get("/v1/generations/{mark_id}", tags=["registry"])
-    def get_generation(
-        mark_id: str, who: Annotated[Principal, Depends(require("verify"))]
-    ) -> GenerationOut:
-        """A generation record by its 16-hex-digit mark id. User ids are shown to admin keys only."""
-        try:
-            mid = parse_mark_id(mark_id)
-        except RegistryError as exc:
-            raise problems.Problem(422, str(exc)) from None
-        gen = app.state.registry.by_mark_id(mid)
-        if gen is None:
-            raise problems.Problem(404, f"no generation with mark id {mark_id.lower()}")
-        admin = "admin" in who.scopes
-        return GenerationOut(
-            id=gen.id,
-            mark_id=gen.mark_hex,
-            model=gen.model,
-            preset_id=gen.preset_id,
-            created_at=gen.created_at,
-            disclosure=gen.disclosure,
-            status=gen.status,
-            media=[{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in gen.media],
-            user_id=gen.user_id if admin else None,
-            prompt_sha256=gen.prompt_sha256 if admin else None,
-        )
 
     return app
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -75,13 +76,20 @@ def _digest(key: str) -> str:
 
 
 class KeyStore:
-    """Create, verify, list and revoke API keys."""
+    """Create, verify, list and revoke API keys.
 
-    def __init__(self, engine: object) -> None:
+    Verified keys are remembered in-process for ``cache_ttl`` seconds (by the key's SHA-256, never
+    the key itself), so a busy worker does not query the store on every request. A revocation
+    takes effect at once in the process that revoked the key and within ``cache_ttl`` elsewhere.
+    """
+
+    def __init__(self, engine: object, cache_ttl: float = 10.0) -> None:
         from sqlalchemy import Engine
 
         assert isinstance(engine, Engine)
         self.sessions = session_factory(engine)
+        self.cache_ttl = cache_ttl
+        self._cache: dict[str, tuple[Principal, float]] = {}
 
     def create(
         self, scopes: list[str] | tuple[str, ...] | str, name: str = ""
@@ -110,13 +118,23 @@ class KeyStore:
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "pk" or len(key) > 200:
             return None
+        digest = _digest(key)
+        hit = self._cache.get(digest)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
         with self.sessions() as s:
             row = s.scalars(select(ApiKeyRow).where(ApiKeyRow.key_id == parts[1])).one_or_none()
         if row is None or row.revoked_at is not None:
             return None
-        if not hmac.compare_digest(row.secret_sha256, _digest(key)):
+        if not hmac.compare_digest(row.secret_sha256, digest):
             return None
-        return Principal(row.key_id, row.name, frozenset(row.scopes.split(",")))
+        who = Principal(row.key_id, row.name, frozenset(row.scopes.split(",")))
+        if self.cache_ttl > 0:
+            if len(self._cache) > 10_000:
+                self._cache.clear()
+            self._cache[digest] = (who, now + self.cache_ttl)
+        return who
 
     def list(self) -> list[KeyInfo]:
         """Every key, newest first, without secrets."""
@@ -136,4 +154,5 @@ class KeyStore:
             if row is None or row.revoked_at is not None:
                 return False
             row.revoked_at = datetime.now(UTC)
-            return True
+        self._cache = {d: v for d, v in self._cache.items() if v[0].key_id != key_id}
+        return True

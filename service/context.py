@@ -31,7 +31,7 @@ class Services:
         self.settings = settings
         self.engine = make_engine(settings.db_url)
         self.registry = Registry(self.engine)
-        self.keys = KeyStore(self.engine)
+        self.keys = KeyStore(self.engine, cache_ttl=settings.key_cache_ttl_s)
         self.limits = MediaLimits(
             max_duration_s=settings.max_media_duration_s, max_pixels=settings.max_media_pixels
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -16,12 +16,15 @@ _header = APIKeyHeader(name="X-API-Key", auto_error=False, description="API key"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="provkit"'}
 
 
-def principal(
+async def principal(
     request: Request,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     header: Annotated[str | None, Depends(_header)],
 ) -> Principal:
-    """The verified caller; 401 problem+json when the key is missing or wrong."""
+    """The verified caller; 401 problem+json when the key is missing or wrong.
+
+    Runs on the event loop: keys are cached per process, so the store is rarely asked.
+    """
     key = bearer.credentials if bearer is not None else header
     if not key:
         raise problems.Problem(401, "missing API key", headers=_CHALLENGE)
@@ -31,11 +34,11 @@ def principal(
     return who
 
 
-def require(scope: str) -> Callable[..., Principal]:
+def require(scope: str) -> Callable[..., Awaitable[Principal]]:
     """Dependency: the caller must hold ``scope`` (``admin`` holds every scope)."""
     assert scope in SCOPES
 
-    def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
+    async def check(who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.has(scope):
             raise problems.Problem(403, f"this API key lacks the '{scope}' scope")
         return who

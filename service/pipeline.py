@@ -310,6 +310,8 @@ class VerifyOptions:
 
     watermark: bool = True
     fingerprint: bool = True
+    #: stop at the first conclusive signal (cheapest first: exact hash, watermark, fingerprint)
+    fast: bool = False
     thresholds: Thresholds = field(default_factory=Thresholds)
 
 
@@ -367,7 +369,11 @@ def verify(
     admin: bool = False,
     options: VerifyOptions | None = None,
 ) -> dict[str, Any]:
-    """Check an upload against every signal; returns the verdict document."""
+    """Check an upload against every signal; returns the verdict document.
+
+    With ``options.fast`` the signals run cheapest first and stop once the verdict is
+    ``generated``; the skipped signals say so. The default runs every signal.
+    """
     from provenance.fingerprint import FingerprintError, fingerprint_query
     from watermark import detect
 
@@ -375,10 +381,19 @@ def verify(
     info = probe(path, svc.limits)
     digest = sha256 or sha256_file(path)
     ev = Evidence()
+    exact = svc.registry.by_media_sha256(digest)
+    ev.hash_records = [g.id for g in exact]
+    skipped = "skipped: an earlier signal was already conclusive (fast mode)"
+
+    def conclusive() -> bool:
+        return opts.fast and decide(ev, opts.thresholds).verdict == "generated"
+
     wm: dict[str, Any] = {"checked": False, "found": False, "payload": None, "p_value": 1.0,
                           "segments": [], "reason": None}  # fmt: skip
     if not opts.watermark:
         wm["reason"] = "not requested"
+    elif conclusive():
+        wm["reason"] = skipped
     elif not info.has_audio:
         wm["reason"] = "the file has no audio"
     elif info.sample_rate < 44_100:
@@ -407,6 +422,8 @@ def verify(
     fpd: dict[str, Any] = {"checked": False, "matches": [], "frames": 0, "reason": None}
     if not opts.fingerprint:
         fpd["reason"] = "not requested"
+    elif conclusive():
+        fpd["reason"] = skipped
     elif not info.has_video:
         fpd["reason"] = "the file has no video"
     else:
@@ -426,8 +443,6 @@ def verify(
                 md["generation_mark_id"] = rec.mark_hex if rec is not None else None
                 fpd["matches"].append(md)
                 ev.fp_matches.append({**md, "record": rec.id if rec is not None else None})
-    exact = svc.registry.by_media_sha256(digest)
-    ev.hash_records = [g.id for g in exact]
     verdict = decide(ev, opts.thresholds)
     gen = svc.registry.get(verdict.record_id) if verdict.record_id is not None else None
     return {

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     sync_verify_max_s: float = Field(
         120.0, ge=0, description="Uploads longer than this (seconds) are verified as a job (202)."
     )
+    key_cache_ttl_s: float = Field(
+        10.0,
+        ge=0,
+        le=3600,
+        description="Seconds a worker trusts a verified API key before checking the store again.",
+    )
     query_fps: float = Field(
         4.0,
         gt=0,

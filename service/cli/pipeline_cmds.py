@@ -79,11 +79,12 @@ def generate_cmd(
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole verdict as JSON.")
-def verify_cmd(file: Path, as_json: bool) -> None:
+@click.option("--fast", is_flag=True, help="Stop at the first conclusive signal.")
+def verify_cmd(file: Path, as_json: bool, fast: bool) -> None:
     """Verify FILE: watermark, fingerprint and hash evidence, and one verdict."""
-    from service.pipeline import verify
+    from service.pipeline import VerifyOptions, verify
 
-    result = verify(_services(), file, admin=True)
+    result = verify(_services(), file, admin=True, options=VerifyOptions(fast=fast))
     if as_json:
         echo_json(result)
         return

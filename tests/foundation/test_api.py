@@ -81,11 +81,24 @@ def test_missing_wrong_and_unscoped_keys(client: TestClient, settings: Settings)
 
 
 def test_revoked_key_is_refused(client: TestClient, settings: Settings) -> None:
-    store = KeyStore(make_engine(settings.db_url))
-    key, info = store.create(["verify"])
+    app_keys = client.app.state.keys  # type: ignore[attr-defined]
+    key, info = app_keys.create(["verify"])
     assert client.get("/v1/whoami", headers={"X-API-Key": key}).status_code == 200
-    assert store.revoke(info.key_id)
+    assert app_keys.revoke(info.key_id)  # revoked in this process: refused at once
     _is_problem(client.get("/v1/whoami", headers={"X-API-Key": key}), 401)
+
+
+def test_revocation_elsewhere_applies_within_the_cache_ttl(tmp_path: Path, db_url: str) -> None:
+    import time
+
+    s = Settings(data_dir=tmp_path, database_url=db_url, key_cache_ttl_s=0.3)
+    c = TestClient(create_app(s))
+    other = KeyStore(make_engine(db_url))  # another worker process, say
+    key, info = other.create(["verify"])
+    assert c.get("/v1/whoami", headers={"X-API-Key": key}).status_code == 200
+    assert other.revoke(info.key_id)
+    time.sleep(0.4)
+    _is_problem(c.get("/v1/whoami", headers={"X-API-Key": key}), 401)
 
 
 def test_keys_are_stored_hashed(settings: Settings) -> None:

@@ -8,17 +8,15 @@ also checks that unmarked, unregistered media is ``not_found``. ffmpeg comes fro
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+
+from .conftest import CLI, provkit_env, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,58 +32,20 @@ def _ffmpeg() -> str:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "PROVKIT_DATA_DIR": str(tmp / "var"),
-        "PROVKIT_PORT": str(port),
-        "PROVKIT_LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("PROVKIT_DATABASE_URL", None)
-    env.pop("PROVKIT_CONFIG", None)
-    cli = [sys.executable, "-m", "service.cli"]
+    env = provkit_env(tmp)
     out = subprocess.run(
-        [*cli, "keys", "create", "--scope", "admin", "--json"],
+        [*CLI, "keys", "create", "--scope", "admin", "--json"],
         env=env,
         cwd=tmp,
         capture_output=True,
         text=True,
         check=True,
     ).stdout
-    key = json.loads(out)["key"]
-    proc = subprocess.Popen(
-        [*cli, "serve"], env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(240):
-            if proc.poll() is not None:
-                raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server died")
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        else:
-            raise AssertionError("server did not become ready")
-        yield url, key
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    with running_server(env, tmp) as url:
+        yield url, json.loads(out)["key"]
 
 
 TRANSFORMS: dict[str, list[str]] = {

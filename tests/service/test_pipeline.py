@@ -151,3 +151,27 @@ def test_failure_after_indexing_removes_index_entries(
         generate(svc, GenerateInput("a quiet forest", "carol", seed=3, **SMALL))  # type: ignore[arg-type]
     assert svc.registry.count() == 0
     assert not any(v.startswith("gen:") for v in svc.fingerprints.videos())
+
+
+def test_fast_mode_stops_at_the_first_conclusive_signal(
+    svc: Services,
+    generated,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from service.pipeline import VerifyOptions
+
+    src = generated.files[0]
+    fast = verify(svc, src, options=VerifyOptions(fast=True))
+    assert fast["verdict"] == "generated"
+    assert fast["signals"]["exact_hash"]["matches"] == [generated.generation.mark_hex]
+    assert "fast mode" in fast["signals"]["watermark"]["reason"]
+    assert "fast mode" in fast["signals"]["fingerprint"]["reason"]
+    reencoded = transform(src, tmp_path / "r.mp4", crf=30)
+    r = verify(svc, reencoded, options=VerifyOptions(fast=True))
+    assert r["verdict"] == "generated"
+    assert r["signals"]["watermark"]["found"]
+    assert not r["signals"]["fingerprint"]["checked"]
+    silent = transform(src, tmp_path / "s.mp4", keep_audio=False)
+    r = verify(svc, silent, options=VerifyOptions(fast=True))
+    assert r["verdict"] == "generated"
+    assert r["signals"]["fingerprint"]["checked"]
