@@ -32,6 +32,8 @@ from service.verdict import Evidence, Thresholds, decide
 log = logging.getLogger("provkit.pipeline")
 
 GEN_VIDEO_PREFIX = "gen:"
+#: media longer than this is watermark-checked by streaming the file in blocks (bounded memory)
+STREAM_AUDIO_AFTER_S = 300.0
 TIERS = ("free", "pro", "enterprise")
 
 
@@ -375,7 +377,7 @@ def verify(
     ``generated``; the skipped signals say so. The default runs every signal.
     """
     from provenance.fingerprint import FingerprintError, fingerprint_query
-    from watermark import detect
+    from watermark import detect, detect_file
 
     opts = options or VerifyOptions()
     info = probe(path, svc.limits)
@@ -401,9 +403,14 @@ def verify(
             f"audio at {info.sample_rate} Hz has no band above 20 kHz, where the mark lives"
         )
     else:
-        samples, rate = decode_audio(path, svc.limits)
         try:
-            det = detect(samples, rate, svc.watermark_key)
+            if info.duration_s > STREAM_AUDIO_AFTER_S:
+                det = detect_file(path, svc.watermark_key)
+            else:
+                samples, rate = decode_audio(path, svc.limits)
+                det = detect(samples, rate, svc.watermark_key)
+        except MediaError:
+            raise
         except ValueError as exc:
             wm["reason"] = str(exc)
         else:

@@ -175,3 +175,20 @@ def test_fast_mode_stops_at_the_first_conclusive_signal(
     r = verify(svc, silent, options=VerifyOptions(fast=True))
     assert r["verdict"] == "generated"
     assert r["signals"]["fingerprint"]["checked"]
+
+
+def test_long_media_streams_the_watermark_check(
+    svc: Services,
+    generated,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import service.pipeline as pl
+
+    def no_full_decode(*_a: object, **_k: object) -> None:
+        raise AssertionError("long media must not be decoded into memory")
+
+    monkeypatch.setattr(pl, "STREAM_AUDIO_AFTER_S", 1.0)
+    monkeypatch.setattr(pl, "decode_audio", no_full_decode)
+    r = verify(svc, generated.files[0])
+    assert r["verdict"] == "generated"
+    assert r["signals"]["watermark"]["payload"] == generated.generation.mark_hex
