@@ -14,6 +14,8 @@ Run: ``python -m bench.fingerprint_speed [--quick]``; writes ``bench/results/fin
 from __future__ import annotations
 
 import argparse
+import contextlib
+import ctypes
 import gc
 import statistics
 import sys
@@ -33,7 +35,9 @@ from provenance.fingerprint.synthetic import write_synthetic_video
 
 
 def rss_mb() -> float:
-    """Resident memory of this process (MB)."""
+    """Resident memory of this process (MB), after handing freed heap back to the OS."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -95,7 +99,15 @@ def bench_fingerprinting(seconds: float, repeats: int) -> list[str]:
     return rows
 
 
-def bench_index(n: int, n_queries: int, log: Callable[[str], None]) -> list[str]:
+def bench_index(
+    n: int,
+    n_queries: int,
+    log: Callable[[str], None],
+    nlists: list[int | None] | None = None,
+    nprobes: tuple[int, ...] = (32, 64, 128, 256),
+    query_threads: tuple[int, ...] = (1,),
+    build_threads: int = 1,
+) -> list[str]:
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
@@ -117,10 +129,12 @@ def bench_index(n: int, n_queries: int, log: Callable[[str], None]) -> list[str]
         queries.append(q)
     rows = [
         f"{n:,} synthetic video-like frame hashes (runs of 600 frames, ~5 bits between neighbours); "
-        f"{n_queries} queries of 60 frames (8–24 bits of noise per frame); FAISS on 1 thread. "
+        f"{n_queries} queries of 60 frames (8–24 bits of noise per frame); FAISS queries on "
+        f"{' or '.join(map(str, query_threads))} thread(s) (1 unless a row says otherwise). "
         "Frame recall = share of the exact search's hits within 31 bits that the index returns "
         "(k = 64 neighbours per frame, as `FingerprintIndex` asks); video recall = share of "
-        "queries whose source video still gets hits on ≥ 3 query frames (what matching needs).",
+        "queries whose source video still gets hits on ≥ 3 query frames (what matching needs)."
+        + (f" IVF built on {build_threads} threads." if build_threads != 1 else ""),
         "",
         "| index | build | memory (RSS growth) | 60-frame query, median | p95 | frame recall "
         "vs exact | video recall |",
@@ -147,31 +161,40 @@ def bench_index(n: int, n_queries: int, log: Callable[[str], None]) -> list[str]
     )
     log(rows[-1])
     del exact
-    gc.collect()
-    base = rss_mb()
-    approx = HashIndex(approx_min=0)
-    t0 = time.perf_counter()
-    approx.build(codes, ids)
-    build_ivf = time.perf_counter() - t0
-    mem_ivf = rss_mb() - base
-    for nprobe in (32, 64, 128, 256):
-        approx.nprobe = nprobe
-        lat, got, want = [], 0, 0
-        hits = []
-        for q, tr in zip(queries, truth, strict=True):
-            t1 = time.perf_counter()
-            qi, hid, _ = approx.search(q, 64, 31)
-            lat.append(time.perf_counter() - t1)
-            found = set(zip(qi.tolist(), hid.tolist(), strict=True))
-            hits.append(found)
-            got += len(found & tr)
-            want += len(tr)
-        rows.append(
-            f"| IVF, {ivf_nlist(n)} lists, nprobe {nprobe} | {build_ivf:.1f} s | {mem_ivf:.0f} MB | "
-            f"{1000 * statistics.median(lat):.1f} ms | {1000 * float(np.percentile(lat, 95)):.1f} ms | "
-            f"{got / max(want, 1):.3f} | {video_recall(hits, sources):.3f} |"
-        )
-        log(rows[-1])
+    for nlist in nlists or [None]:
+        gc.collect()
+        base = rss_mb()
+        approx = HashIndex(approx_min=0, nlist=nlist)
+        faiss.omp_set_num_threads(build_threads)
+        t0 = time.perf_counter()
+        approx.build(codes, ids)
+        build_ivf = time.perf_counter() - t0
+        mem_ivf = rss_mb() - base
+        lists = nlist or ivf_nlist(n)
+        for threads in query_threads:
+            faiss.omp_set_num_threads(threads)
+            tlabel = f", {threads} threads" if threads != 1 else ""
+            for nprobe in nprobes:
+                approx.nprobe = nprobe
+                lat, got, want = [], 0, 0
+                hits = []
+                for q, tr in zip(queries, truth, strict=True):
+                    t1 = time.perf_counter()
+                    qi, hid, _ = approx.search(q, 64, 31)
+                    lat.append(time.perf_counter() - t1)
+                    found = set(zip(qi.tolist(), hid.tolist(), strict=True))
+                    hits.append(found)
+                    got += len(found & tr)
+                    want += len(tr)
+                rows.append(
+                    f"| IVF, {lists} lists, nprobe {nprobe}{tlabel} | {build_ivf:.1f} s | "
+                    f"{mem_ivf:.0f} MB | {1000 * statistics.median(lat):.1f} ms | "
+                    f"{1000 * float(np.percentile(lat, 95)):.1f} ms | "
+                    f"{got / max(want, 1):.3f} | {video_recall(hits, sources):.3f} |"
+                )
+                log(rows[-1])
+        del approx
+    faiss.omp_set_num_threads(1)
     return rows
 
 
@@ -181,7 +204,18 @@ def main() -> None:
     parser.add_argument("--hashes", type=int, default=None, help="index size (default 10 M)")
     parser.add_argument("--skip-video", action="store_true", help="index part only")
     parser.add_argument("--skip-index", action="store_true", help="fingerprinting part only")
+    parser.add_argument(
+        "--nlist", default="", help="comma-separated IVF list counts (default: ivf_nlist rule)"
+    )
+    parser.add_argument("--nprobe", default="32,64,128,256", help="comma-separated nprobe values")
+    parser.add_argument(
+        "--query-threads", default="1", help="comma-separated FAISS thread counts for queries"
+    )
+    parser.add_argument("--build-threads", type=int, default=1, help="FAISS threads for builds")
     args = parser.parse_args()
+
+    def ints(text: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in text.split(",") if x.strip())
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
@@ -194,7 +228,15 @@ def main() -> None:
         write_section("fingerprint_speed", "Fingerprinting speed" + suffix, cmd, "\n".join(video))
         print("\n".join(video))
     if not args.skip_index:
-        idx = bench_index(n, 30 if args.quick else 50, log)
+        idx = bench_index(
+            n,
+            30 if args.quick else 50,
+            log,
+            nlists=list(ints(args.nlist)) or None,
+            nprobes=ints(args.nprobe),
+            query_threads=ints(args.query_threads),
+            build_threads=args.build_threads,
+        )
         write_section("fingerprint_index", "Index at scale" + suffix, cmd, "\n".join(idx))
         print("\n".join(idx))
 

@@ -39,10 +39,13 @@ class HashIndex:
         *,
         approx_min: int = DEFAULT_APPROX_MIN,
         nprobe: int = DEFAULT_NPROBE,
+        nlist: int | None = None,
         seed: int = 0,
     ) -> None:
         self.approx_min = approx_min
         self.nprobe = nprobe
+        #: IVF lists; ``None``: :func:`ivf_nlist` of the size at build time.
+        self.nlist = nlist
         self.seed = seed
         self._index: Any = self._flat()
 
@@ -77,7 +80,7 @@ class HashIndex:
         h, i = self._check(hashes, ids)
         if len(h) > self.approx_min:
             rng = np.random.default_rng(self.seed)
-            nlist = ivf_nlist(len(h))
+            nlist = self.nlist or ivf_nlist(len(h))
             sample = h[rng.choice(len(h), size=min(nlist, len(h)), replace=False)]
             quantizer = faiss.IndexBinaryFlat(HASH_BITS)
             quantizer.add(sample)
