@@ -7,12 +7,10 @@ size cap; media longer than ``sync_verify_max_s`` is verified as a background jo
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from functools import partial
-from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
@@ -25,7 +23,7 @@ from service import pipeline
 from service.auth import Principal
 from service.context import Services
 from service.deps import principal, require
-from service.media import MediaError, decode_audio, probe
+from service.media import MediaError, MediaInfo, decode_audio, probe
 from service.pipeline import GenerateInput, PipelineError, ScreenedOut
 from service.problems import Problem
 from service.uploads import StoredUpload, UploadTooLarge, save_upload
@@ -260,7 +258,7 @@ async def verify(
     if info.duration_s > svc.settings.sync_verify_max_s:
         job, _fut = svc.jobs.submit(
             "verify",
-            lambda: _verify_result(svc, up, admin, mode == "fast"),
+            lambda: _verify_result(svc, up, admin, mode == "fast", info),
             owner_key_id=who.key_id,
             cleanup=lambda: up.path.unlink(missing_ok=True),
         )
@@ -270,7 +268,7 @@ async def verify(
             headers={"Location": f"/v1/jobs/{job.id}"},
         )
     try:
-        result = await run_in_threadpool(_verify_result, svc, up, admin, mode == "fast")
+        result = await run_in_threadpool(_verify_result, svc, up, admin, mode == "fast", info)
     except (MediaError, ValueError) as exc:
         raise _bad_media(exc) from None
     finally:
@@ -278,10 +276,17 @@ async def verify(
     return JSONResponse(result)
 
 
-def _verify_result(svc: Services, up: StoredUpload, admin: bool, fast: bool) -> dict[str, Any]:
+def _verify_result(
+    svc: Services, up: StoredUpload, admin: bool, fast: bool, info: MediaInfo
+) -> dict[str, Any]:
     with svc.heavy:
         result = pipeline.verify(
-            svc, up.path, sha256=up.sha256, admin=admin, options=pipeline.VerifyOptions(fast=fast)
+            svc,
+            up.path,
+            sha256=up.sha256,
+            admin=admin,
+            options=pipeline.VerifyOptions(fast=fast),
+            info=info,
         )
     svc.metrics.verdicts.labels(result["verdict"]).inc()
     return result
@@ -528,8 +533,3 @@ def anchor_certificates(
             for b in done
         ]
     }
-
-
-def cleanup_uploads(upload_dir: Path) -> None:
-    """Remove spooled uploads left by a crashed process."""
-    shutil.rmtree(upload_dir, ignore_errors=True)

@@ -51,24 +51,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     svc = Services(settings)
     engine = svc.engine
-    app.state.settings = settings
     app.state.services = svc
-    app.state.registry = svc.registry
-    app.state.keys = svc.keys
     problems.install(app)
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
         max_json_bytes=settings.max_json_bytes,
     )
-    app.state.metrics = svc.metrics
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:
         """Prometheus exposition of the service's metrics."""
-        return Response(app.state.metrics.render(), media_type=CONTENT_TYPE)
+        return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
 
     app.include_router(api_router)
 
@@ -107,7 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ) -> KeyCreated:
         """Create an API key (admin). The secret is in this response only."""
         try:
-            key, info = app.state.keys.create(body.scopes, body.name)
+            key, info = svc.keys.create(body.scopes, body.name)
         except ValueError as exc:
             raise problems.Problem(422, str(exc)) from None
         return KeyCreated(key=key, **_key_out(info).model_dump())
@@ -115,12 +111,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.get("/v1/keys", tags=["keys"])
     def list_keys(_: Annotated[Principal, Depends(require("admin"))]) -> list[KeyOut]:
         """List API keys (admin); secrets are never shown."""
-        return [_key_out(k) for k in app.state.keys.list()]
+        return [_key_out(k) for k in svc.keys.list()]
 
     @app.delete("/v1/keys/{key_id}", tags=["keys"], status_code=204)
     def revoke_key(key_id: str, _: Annotated[Principal, Depends(require("admin"))]) -> None:
         """Revoke an API key (admin)."""
-        if not app.state.keys.revoke(key_id):
+        if not svc.keys.revoke(key_id):
             raise problems.Problem(404, f"no active key {key_id!r}")
 
     return app

@@ -25,7 +25,7 @@ from provenance.registry import Generation, MediaHash
 from provenance.registry.db import transaction
 from service.context import Services
 from service.generator import AudioTrack, GenerationRequest, write_audio, write_mp4
-from service.media import MediaError, decode_audio, probe
+from service.media import MediaError, MediaInfo, decode_audio, probe
 from service.store import ScreeningDecisionRow
 from service.verdict import Evidence, Thresholds, decide
 
@@ -370,6 +370,7 @@ def verify(
     sha256: str | None = None,
     admin: bool = False,
     options: VerifyOptions | None = None,
+    info: MediaInfo | None = None,
 ) -> dict[str, Any]:
     """Check an upload against every signal; returns the verdict document.
 
@@ -380,7 +381,7 @@ def verify(
     from watermark import detect, detect_file
 
     opts = options or VerifyOptions()
-    info = probe(path, svc.limits)
+    info = info or probe(path, svc.limits)  # callers that already probed pass it in
     digest = sha256 or sha256_file(path)
     ev = Evidence()
     exact = svc.registry.by_media_sha256(digest)
@@ -478,7 +479,6 @@ def verify(
 __all__ = [
     "GenerateInput",
     "GenerateResult",
-    "MediaError",
     "PipelineError",
     "ScreenedOut",
     "VerifyOptions",

@@ -81,7 +81,7 @@ def test_missing_wrong_and_unscoped_keys(client: TestClient, settings: Settings)
 
 
 def test_revoked_key_is_refused(client: TestClient, settings: Settings) -> None:
-    app_keys = client.app.state.keys  # type: ignore[attr-defined]
+    app_keys = client.app.state.services.keys  # type: ignore[attr-defined]
     key, info = app_keys.create(["verify"])
     assert client.get("/v1/whoami", headers={"X-API-Key": key}).status_code == 200
     assert app_keys.revoke(info.key_id)  # revoked in this process: refused at once
