@@ -182,3 +182,64 @@ def test_static_overlay_is_detected_and_filled(
     plain = fingerprint_query(source_frames(6, 16.0)[: 8 * FPS], frame_rate=FPS)
     assert plain.filled is not None and (plain.filled == plain.hashes).all()
     assert overlay_mask(luma[:2]) is None
+
+
+def test_keyframes_only_hashes_the_key_frames_alone(
+    tmp_path: Path, source_frames: Callable[[int, float], Frames]
+) -> None:
+    frames = source_frames(1, 16.0)
+    path = tmp_path / "gop.mp4"
+    h, w = frames[0].shape[:2]
+    with av.open(str(path), mode="w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(FPS))
+        stream.width, stream.height = w, h
+        stream.pix_fmt = "yuv420p"
+        # a key frame every 2 s exactly, nothing else
+        stream.options = {"crf": "26", "preset": "ultrafast", "g": str(2 * FPS),
+                          "keyint_min": str(2 * FPS), "sc_threshold": "0"}  # fmt: skip
+        for rgb in frames:
+            for packet in stream.encode(av.VideoFrame.from_ndarray(rgb, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    keys = fingerprint_video(path, keyframes_only=True, min_quality=0)
+    assert keys.frames_decoded == 8
+    np.testing.assert_allclose(keys.times, np.arange(0.0, 16.0, 2.0), atol=1e-6)
+    full = fingerprint_video(path, sample_fps=None, min_quality=0)
+    # the key frames hash exactly like the same frames of a full decode
+    same = np.searchsorted(full.times, keys.times)
+    assert (hamming(keys.hashes, full.hashes[same]) == 0).all()
+    with pytest.raises(FingerprintError, match="needs a file"):
+        fingerprint_video(frames[:4], keyframes_only=True)
+
+
+def test_batches_stay_within_the_memory_bound(
+    monkeypatch: pytest.MonkeyPatch, source_frames: Callable[[int, float], Frames]
+) -> None:
+    from provenance.fingerprint import video
+
+    frames = source_frames(2, 16.0)
+    whole = fingerprint_video(frames, frame_rate=FPS, scene_bits=None, remove_bars=False)
+    h, w = frames[0].shape[:2]
+    # room for 3 frames per batch instead of 32: same hashes, smaller buffers
+    monkeypatch.setattr(video, "BATCH_BYTES", 3 * 4 * h * w)
+    sizes: list[int] = []
+    real = video._hash_batch
+
+    def spy(luma: np.ndarray, *args: object, **kw: object) -> object:
+        sizes.append(len(luma))
+        return real(luma, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(video, "_hash_batch", spy)
+    small = fingerprint_video(frames, frame_rate=FPS, scene_bits=None, remove_bars=False)
+    assert max(sizes) == 3 and sum(sizes) == len(small)
+    np.testing.assert_array_equal(small.hashes, whole.hashes)
+    np.testing.assert_array_equal(small.times, whole.times)
+
+
+@given(st.integers(0, 255))
+def test_limited_range_table_matches_the_formula(v: int) -> None:
+    from provenance.fingerprint.video import _LIMITED_TO_FULL
+
+    want = min(max((v - 16.0) * 255.0 / 219.0, 0.0), 255.0)
+    assert abs(float(_LIMITED_TO_FULL[v]) - want) < 1e-3
