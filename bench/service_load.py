@@ -6,8 +6,9 @@ Starts ``provkit serve`` (uvicorn, N workers) on a free 127.0.0.1 port with a fr
   little of the machine it measures) for a bounded time, keep-alive connections, mixed prompts;
   then a bounded count of requests in rounds while the server's RSS is sampled (memory
   stability over ``--soak`` requests);
-* ``/v1/verify``: a bounded count of multipart uploads of a registered 10 s 720p clip from a few
-  keep-alive httpx clients.
+* ``/v1/verify``: bounded counts of multipart uploads from 4 keep-alive httpx clients: platform-style
+  re-encodes (2 s key frames, CRF 23–30) of a registered, marked 10 s 720p clip in each verify
+  mode; the same clip with its audio stripped; an unrelated clip that was never registered.
 
 Reports requests/s, p50/p99 latency, errors, RSS. It only talks to 127.0.0.1 and then stops.
 
@@ -216,31 +217,48 @@ def main() -> None:
             if errors:
                 rows.append({"endpoint": "soak errors", "requests": step, "rps": 0.0,
                              "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors})  # fmt: skip
-        # a re-encoded copy: not the registered bytes, so no signal is a free exact-hash hit
+        # platform-style re-encodes (2 s key frames): not the registered bytes, so no signal is a
+        # free exact-hash hit; several copies, so no request repeats the previous one's bytes
+        from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
         from service.transcode import transform
 
-        data = transform(clip, tmp / "copy.mp4", crf=28).read_bytes()
-
-        def verify(c: httpx.Client, i: int) -> httpx.Response:
-            return c.post("/v1/verify", files={"file": ("copy.mp4", data, "video/mp4")})
-
-        def verify_fast(c: httpx.Client, i: int) -> httpx.Response:
-            return c.post("/v1/verify?mode=fast", files={"file": ("copy.mp4", data, "video/mp4")})
-
-        _run(url, api_key, 4, 2, verify)  # warm-up
-        rows.append(
-            _summary(
-                "POST /v1/verify, every signal (re-encoded 10 s 720p copy, 4 clients)",
-                *_run(url, api_key, args.verify, 4, verify),
-            )
+        gop = 60  # 2 s at 30 fps
+        copies = [
+            transform(clip, tmp / f"copy{crf}.mp4", crf=crf, keyint=gop).read_bytes()
+            for crf in (23, 26, 28, 30)
+        ]
+        silent = transform(clip, tmp / "silent.mp4", crf=26, keyint=gop, keep_audio=False)
+        media = ReferenceGenerator().generate(
+            GenerationRequest("unrelated", duration_s=10, width=1280, height=720, seed=991)
         )
-        rows.append(
-            _summary(
-                "POST /v1/verify?mode=fast (same copy, 4 clients)",
-                *_run(url, api_key, args.verify, 4, verify_fast),
-            )
-        )
-        rss.append((done, _rss_mb(server.pid)))
+        unrelated = tmp / "unrelated.mp4"  # never registered: the verdict is not_found
+        write_mp4(unrelated, media.video, media.audio[0], crf=26)  # type: ignore[arg-type]
+        unrelated = transform(unrelated, tmp / "unrelated-copy.mp4", crf=26, keyint=gop)
+
+        def poster(query: str, blobs: list[bytes]) -> object:
+            def post(c: httpx.Client, i: int) -> httpx.Response:
+                blob = blobs[i % len(blobs)]
+                return c.post(
+                    "/v1/verify" + query, files={"file": ("upload.mp4", blob, "video/mp4")}
+                )
+
+            return post
+
+        _run(url, api_key, 8, 2, poster("", copies))  # warm-up
+        for label, query, blobs, n in [
+            ("POST /v1/verify (default `auto`: every signal; marked re-encoded copies)", "",
+             copies, args.verify),
+            ("POST /v1/verify?mode=full (every signal at full depth; same copies)", "?mode=full",
+             copies, max(20, args.verify // 4)),
+            ("POST /v1/verify?mode=fast (stops at the first conclusive signal; same copies)",
+             "?mode=fast", copies, args.verify),
+            ("POST /v1/verify, audio stripped (fingerprint alone, full depth)", "",
+             [silent.read_bytes()], max(20, args.verify // 4)),
+            ("POST /v1/verify, unrelated unregistered clip (`not_found`, full depth)", "",
+             [unrelated.read_bytes()], max(20, args.verify // 4)),
+        ]:  # fmt: skip
+            rows.append(_summary(label, *_run(url, api_key, n, 4, poster(query, blobs))))
+            rss.append((done, _rss_mb(server.pid)))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -256,8 +274,10 @@ def main() -> None:
     lines.append("")
     lines.append(
         f"Server RSS, {args.workers} workers together, after N soak requests to /v1/screen: "
-        + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss[:-1])
-        + f"; after the verify run: {rss[-1][1]:.0f} MB."
+        + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in rss[: len(rss) - 5])
+        + "; after each verify row above: "
+        + ", ".join(f"{mb:.0f} MB" for _, mb in rss[len(rss) - 5 :])
+        + "."
     )
     text = "\n".join(lines)
     print(text)

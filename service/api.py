@@ -240,9 +240,14 @@ async def verify(
     who: Annotated[Principal, Depends(require("verify"))],
     file: Annotated[UploadFile, File(description="Any audio or video file.")],
     mode: Annotated[
-        Literal["full", "fast"],
-        Query(description="full: every signal; fast: stop at the first conclusive one."),
-    ] = "full",
+        pipeline.VerifyMode,
+        Query(
+            description="auto: every signal; a video whose watermark already names a "
+            "registered generation is confirmed on its key frames, and searched in full only "
+            "if they disagree. full: every signal at full depth. fast: stop at the first "
+            "conclusive signal."
+        ),
+    ] = "auto",
 ) -> Response:
     """Verify an upload: watermark, fingerprint and hash evidence → one verdict.
 
@@ -258,7 +263,7 @@ async def verify(
     if info.duration_s > svc.settings.sync_verify_max_s:
         job, _fut = svc.jobs.submit(
             "verify",
-            lambda: _verify_result(svc, up, admin, mode == "fast", info),
+            lambda: _verify_result(svc, up, admin, mode, info),
             owner_key_id=who.key_id,
             cleanup=lambda: up.path.unlink(missing_ok=True),
         )
@@ -268,7 +273,7 @@ async def verify(
             headers={"Location": f"/v1/jobs/{job.id}"},
         )
     try:
-        result = await run_in_threadpool(_verify_result, svc, up, admin, mode == "fast", info)
+        result = await run_in_threadpool(_verify_result, svc, up, admin, mode, info)
     except (MediaError, ValueError) as exc:
         raise _bad_media(exc) from None
     finally:
@@ -277,7 +282,7 @@ async def verify(
 
 
 def _verify_result(
-    svc: Services, up: StoredUpload, admin: bool, fast: bool, info: MediaInfo
+    svc: Services, up: StoredUpload, admin: bool, mode: pipeline.VerifyMode, info: MediaInfo
 ) -> dict[str, Any]:
     with svc.heavy:
         result = pipeline.verify(
@@ -285,7 +290,7 @@ def _verify_result(
             up.path,
             sha256=up.sha256,
             admin=admin,
-            options=pipeline.VerifyOptions(fast=fast),
+            options=pipeline.VerifyOptions(mode=mode),
             info=info,
         )
     svc.metrics.verdicts.labels(result["verdict"]).inc()

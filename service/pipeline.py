@@ -19,7 +19,7 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from provenance.registry import Generation, MediaHash
 from provenance.registry.db import transaction
@@ -29,9 +29,15 @@ from service.media import MediaError, MediaInfo, decode_audio, probe
 from service.store import ScreeningDecisionRow
 from service.verdict import Evidence, Thresholds, decide
 
+if TYPE_CHECKING:
+    from provenance.fingerprint import VideoFingerprint
+
 log = logging.getLogger("provkit.pipeline")
 
 GEN_VIDEO_PREFIX = "gen:"
+#: How deep :func:`verify` looks (see :class:`VerifyOptions`).
+VerifyMode = Literal["auto", "full", "fast"]
+VERIFY_MODES: tuple[str, ...] = get_args(VerifyMode)
 #: media longer than this is watermark-checked by streaming the file in blocks (bounded memory)
 STREAM_AUDIO_AFTER_S = 300.0
 TIERS = ("free", "pro", "enterprise")
@@ -308,13 +314,32 @@ def thumbnail_path(svc: Services, video_id: str) -> Path | None:
 
 @dataclass
 class VerifyOptions:
-    """Which signals to run."""
+    """Which signals to run, and how deep.
+
+    ``mode``:
+
+    * ``"auto"`` (default): every signal. When the watermark already names a registered
+      generation, the video is first checked on its key frames only (a few decoded frames instead
+      of every one); a full search follows whenever those do not confirm that same generation's
+      video, so disagreeing signals always get the full look.
+    * ``"full"``: every signal at full depth (the fingerprint samples ``query_fps`` frames/s).
+    * ``"fast"``: stop at the first conclusive signal (cheapest first: exact hash, watermark,
+      fingerprint).
+    """
 
     watermark: bool = True
     fingerprint: bool = True
-    #: stop at the first conclusive signal (cheapest first: exact hash, watermark, fingerprint)
-    fast: bool = False
+    mode: VerifyMode = "auto"
     thresholds: Thresholds = field(default_factory=Thresholds)
+
+    def __post_init__(self) -> None:
+        if self.mode not in VERIFY_MODES:
+            raise ValueError(f"unknown verify mode {self.mode!r}; use one of {VERIFY_MODES}")
+
+    @property
+    def fast(self) -> bool:
+        """Whether verification stops at the first conclusive signal."""
+        return self.mode == "fast"
 
 
 def _record_for_video(svc: Services, video_id: str) -> Generation | None:
@@ -374,8 +399,10 @@ def verify(
 ) -> dict[str, Any]:
     """Check an upload against every signal; returns the verdict document.
 
-    With ``options.fast`` the signals run cheapest first and stop once the verdict is
-    ``generated``; the skipped signals say so. The default runs every signal.
+    The default (``mode="auto"``) runs every signal, confirming a watermark-named generation's
+    video on key frames before any full search; ``"full"`` always searches at full depth;
+    ``"fast"`` runs the signals cheapest first and stops once the verdict is ``generated`` (the
+    skipped signals say so). The fingerprint evidence's ``depth`` says which look it got.
     """
     from provenance.fingerprint import FingerprintError, fingerprint_query
     from watermark import detect, detect_file
@@ -427,7 +454,8 @@ def verify(
             if det.found and det.payload:
                 rec = svc.registry.by_mark_id(int.from_bytes(det.payload, "big"))
                 ev.wm_record = rec.id if rec is not None else None
-    fpd: dict[str, Any] = {"checked": False, "matches": [], "frames": 0, "reason": None}
+    fpd: dict[str, Any] = {"checked": False, "matches": [], "frames": 0, "depth": None,
+                           "reason": None}  # fmt: skip
     if not opts.fingerprint:
         fpd["reason"] = "not requested"
     elif conclusive():
@@ -435,22 +463,54 @@ def verify(
     elif not info.has_video:
         fpd["reason"] = "the file has no video"
     else:
-        try:
-            fp = fingerprint_query(path, sample_fps=svc.settings.query_fps)
-        except FingerprintError as exc:
-            fpd["reason"] = str(exc)
-        else:
+        th = opts.thresholds
+        named = (
+            ev.wm_record
+            if opts.mode == "auto" and ev.wm_found and ev.wm_p_value <= th.wm_strong
+            else None
+        )
+
+        def search(fp: VideoFingerprint) -> list[tuple[dict[str, Any], int | None]]:
             svc.fingerprints.refresh()
-            matches = svc.fingerprints.search(fp) if len(fp) else []
-            fpd.update(checked=True, frames=len(fp))
-            if len(fp) == 0:
-                fpd["reason"] = "no frame of usable quality"
-            for m in matches:
+            found: list[tuple[dict[str, Any], int | None]] = []
+            for m in svc.fingerprints.search(fp) if len(fp) else []:
                 md = m.to_dict()
                 rec = _record_for_video(svc, m.video_id)
                 md["generation_mark_id"] = rec.mark_hex if rec is not None else None
+                found.append((md, rec.id if rec is not None else None))
+            return found
+
+        def confirms(found: list[tuple[dict[str, Any], int | None]]) -> bool:
+            return any(
+                rid == named
+                and int(md["matched_frames"]) >= th.fp_min_frames
+                and float(md["score"]) >= th.fp_strong
+                for md, rid in found
+            )
+
+        found: list[tuple[dict[str, Any], int | None]] | None = None
+        depth = "full"
+        try:
+            if named is not None:
+                # the watermark named a generation: its key frames are enough to confirm it
+                keys = fingerprint_query(path, keyframes_only=True)
+                found = search(keys)
+                fp, depth = keys, "keyframes"
+                if not confirms(found):
+                    found = None
+            if found is None:
+                fp = fingerprint_query(path, sample_fps=svc.settings.query_fps)
+                found = search(fp)
+                depth = "full"
+        except FingerprintError as exc:
+            fpd["reason"] = str(exc)
+        else:
+            fpd.update(checked=True, frames=len(fp), depth=depth)
+            if len(fp) == 0:
+                fpd["reason"] = "no frame of usable quality"
+            for md, rid in found:
                 fpd["matches"].append(md)
-                ev.fp_matches.append({**md, "record": rec.id if rec is not None else None})
+                ev.fp_matches.append({**md, "record": rid})
     verdict = decide(ev, opts.thresholds)
     gen = svc.registry.get(verdict.record_id) if verdict.record_id is not None else None
     return {

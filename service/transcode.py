@@ -25,11 +25,14 @@ def transform(
     keep_video: bool = True,
     audio_codec: str = "aac",
     audio_bitrate: int = 256_000,
+    keyint: int | None = None,
 ) -> Path:
     """Write ``dst`` from ``src`` with the given changes; frames stream through (bounded memory).
 
     ``letterbox`` adds black bars of that fraction of the height above and below (the frame keeps
-    its size: the picture is scaled down into it). ``scale`` resizes the output frame.
+    its size: the picture is scaled down into it). ``scale`` resizes the output frame. ``keyint``
+    is the most frames between key frames (streaming platforms use about 2 s; ``None``: x264's
+    default of 250 plus scene cuts).
     """
     import av
 
@@ -45,6 +48,10 @@ def transform(
             vout.height = int(round(vin.codec_context.height * scale / 2) * 2)
             vout.pix_fmt = "yuv420p"
             vout.options = {"crf": str(crf), "preset": "veryfast"}
+            if keyint is not None:
+                if keyint < 1:
+                    raise ValueError("keyint must be at least 1 frame")
+                vout.options = {**vout.options, "g": str(keyint)}
         if ain is not None:
             astream = out.add_stream(audio_codec, rate=ain.codec_context.sample_rate)
             assert isinstance(astream, av.AudioStream)

@@ -5,10 +5,11 @@ Pure logic over plain data, so every rule is unit-tested without media:
 * ``generated`` — a strong signal points at a known generation record: a watermark decoded with a
   p-value at or below ``wm_strong`` whose payload is a registered ``mark_id``; or a fingerprint
   match with at least ``fp_min_frames`` matched frames and score ≥ ``fp_strong`` on a registered
-  video; or the file's SHA-256 equals a registered media hash.
+  video; or the file's SHA-256 equals a registered media hash. Strong signals naming different
+  records (a compilation, or one generation's soundtrack over another's video) are still
+  ``generated``: the verdict points at the best-supported record and says how many there are.
 * ``inconclusive`` — only weak or dangling evidence: a mark with a p-value between ``wm_strong``
-  and ``wm_weak``, a mark whose payload is in no record, a short fingerprint match, or two strong
-  signals pointing at different records.
+  and ``wm_weak``, a mark whose payload is in no record, or a short fingerprint match.
 * ``not_found`` — no signal fired.
 """
 

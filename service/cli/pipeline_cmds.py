@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -79,12 +80,21 @@ def generate_cmd(
 @click.command("verify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the whole verdict as JSON.")
-@click.option("--fast", is_flag=True, help="Stop at the first conclusive signal.")
-def verify_cmd(file: Path, as_json: bool, fast: bool) -> None:
+@click.option(
+    "--mode",
+    type=click.Choice(["auto", "full", "fast"]),
+    default="auto",
+    show_default=True,
+    help="auto: every signal, a watermark-named video confirmed on its key frames; "
+    "full: every signal at full depth; fast: stop at the first conclusive signal.",
+)
+@click.option("--fast", is_flag=True, help="Same as --mode fast.")
+def verify_cmd(file: Path, as_json: bool, mode: str, fast: bool) -> None:
     """Verify FILE: watermark, fingerprint and hash evidence, and one verdict."""
     from service.pipeline import VerifyOptions, verify
 
-    result = verify(_services(), file, admin=True, options=VerifyOptions(fast=fast))
+    chosen: Any = "fast" if fast else mode
+    result = verify(_services(), file, admin=True, options=VerifyOptions(mode=chosen))
     if as_json:
         echo_json(result)
         return

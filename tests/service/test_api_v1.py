@@ -98,6 +98,19 @@ def test_generate_download_verify(client: TestClient, tmp_path: Path) -> None:
         headers=_key(client, "admin"),
     ).json()
     assert admin["generation"]["user_id"].startswith("key:")
+    vk = _key(client, "verify")
+    full = client.post(
+        "/v1/verify?mode=full",
+        files={"file": ("u.mp4", media.content, "video/mp4")},
+        headers=vk,
+    ).json()
+    assert full["verdict"] == "generated"
+    assert full["signals"]["fingerprint"]["depth"] == "full"
+    bad = client.post(
+        "/v1/verify?mode=quick", files={"file": ("u.mp4", media.content, "video/mp4")}, headers=vk
+    )
+    assert bad.status_code == 422
+    assert bad.headers["content-type"].startswith("application/problem+json")
     rec = client.get(f"/v1/generations/{receipt['mark_id']}", headers=_key(client, "verify")).json()
     assert rec["user_id"] is None
     thumb = client.get(

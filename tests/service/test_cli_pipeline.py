@@ -35,6 +35,10 @@ def test_generate_then_verify(runner: CliRunner, tmp_path: Path) -> None:
     line = runner.invoke(cli, ["verify", str(out)]).stdout
     assert "generated" in line
     assert receipt["mark_id"] in line
+    for mode in ("full", "fast"):
+        r = runner.invoke(cli, ["verify", str(out), "--mode", mode, "--json"])
+        assert r.exit_code == 0, r.output
+        assert json.loads(r.stdout)["verdict"] == "generated"
 
 
 @pytest.mark.parametrize(
@@ -44,6 +48,7 @@ def test_generate_then_verify(runner: CliRunner, tmp_path: Path) -> None:
         (["generate", "ok", "-o", "x.txt"], "must end in"),
         (["generate", "ok", "-o", "x.flac", "--duration", "0"], "error"),
         (["verify", "/definitely/not/here.mp4"], "error"),
+        (["verify", "x.flac", "--mode", "quick"], "error"),
     ],
 )
 def test_bad_input_exit_2_one_line(

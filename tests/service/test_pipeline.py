@@ -161,18 +161,18 @@ def test_fast_mode_stops_at_the_first_conclusive_signal(
     from service.pipeline import VerifyOptions
 
     src = generated.files[0]
-    fast = verify(svc, src, options=VerifyOptions(fast=True))
+    fast = verify(svc, src, options=VerifyOptions(mode="fast"))
     assert fast["verdict"] == "generated"
     assert fast["signals"]["exact_hash"]["matches"] == [generated.generation.mark_hex]
     assert "fast mode" in fast["signals"]["watermark"]["reason"]
     assert "fast mode" in fast["signals"]["fingerprint"]["reason"]
     reencoded = transform(src, tmp_path / "r.mp4", crf=30)
-    r = verify(svc, reencoded, options=VerifyOptions(fast=True))
+    r = verify(svc, reencoded, options=VerifyOptions(mode="fast"))
     assert r["verdict"] == "generated"
     assert r["signals"]["watermark"]["found"]
     assert not r["signals"]["fingerprint"]["checked"]
     silent = transform(src, tmp_path / "s.mp4", keep_audio=False)
-    r = verify(svc, silent, options=VerifyOptions(fast=True))
+    r = verify(svc, silent, options=VerifyOptions(mode="fast"))
     assert r["verdict"] == "generated"
     assert r["signals"]["fingerprint"]["checked"]
 
@@ -192,3 +192,76 @@ def test_long_media_streams_the_watermark_check(
     r = verify(svc, generated.files[0])
     assert r["verdict"] == "generated"
     assert r["signals"]["watermark"]["payload"] == generated.generation.mark_hex
+
+
+def _mux(video_from: Path, audio_from: Path, out: Path) -> Path:
+    """Stream-copy the video of one file and the audio of another into ``out``."""
+    import av
+
+    with (
+        av.open(str(video_from)) as vin,
+        av.open(str(audio_from)) as ain,
+        av.open(str(out), "w") as dst,
+    ):
+        v = dst.add_stream_from_template(vin.streams.video[0])
+        a = dst.add_stream_from_template(ain.streams.audio[0])
+        for packet in vin.demux(vin.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = v
+                dst.mux(packet)
+        for packet in ain.demux(ain.streams.audio[0]):
+            if packet.dts is not None:
+                packet.stream = a
+                dst.mux(packet)
+    return out
+
+
+def test_auto_mode_confirms_a_marked_video_on_its_key_frames(
+    svc: Services,
+    generated,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    from service.pipeline import VerifyOptions
+
+    g = generated.generation
+    # a platform-style re-encode: a key frame every second
+    copy = transform(generated.files[0], tmp_path / "copy.mp4", crf=30, keyint=SMALL["fps"])
+    auto = verify(svc, copy)
+    full = verify(svc, copy, options=VerifyOptions(mode="full"))
+    for r in (auto, full):
+        assert r["verdict"] == "generated"
+        assert r["signals"]["watermark"]["payload"] == g.mark_hex
+        assert r["signals"]["fingerprint"]["matches"][0]["video_id"] == f"gen:{g.mark_hex}"
+    assert auto["signals"]["fingerprint"]["depth"] == "keyframes"
+    assert full["signals"]["fingerprint"]["depth"] == "full"
+    assert auto["signals"]["fingerprint"]["frames"] < full["signals"]["fingerprint"]["frames"]
+    # no watermark to name a generation: the video gets the full search
+    silent = transform(generated.files[0], tmp_path / "silent.mp4", keep_audio=False)
+    r = verify(svc, silent)
+    assert r["verdict"] == "generated"
+    assert r["signals"]["fingerprint"]["depth"] == "full"
+
+
+def test_auto_mode_searches_in_full_when_the_key_frames_disagree(
+    svc: Services,
+    generated,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+) -> None:
+    # generation A's marked soundtrack laid over generation B's video
+    other = generate(svc, GenerateInput("a desert road at dusk", "bob", seed=7, **SMALL))  # type: ignore[arg-type]
+    swapped = _mux(other.files[0], generated.files[0], tmp_path / "swapped.mp4")
+    r = verify(svc, swapped)
+    fpd = r["signals"]["fingerprint"]
+    assert r["signals"]["watermark"]["payload"] == generated.generation.mark_hex
+    assert fpd["depth"] == "full"
+    assert fpd["matches"][0]["video_id"] == f"gen:{other.generation.mark_hex}"
+    # both tracks are generated, by different generations: the summary says so
+    assert r["verdict"] == "generated"
+    assert "2 generations" in r["summary"]
+
+
+def test_unknown_verify_mode_is_refused() -> None:
+    from service.pipeline import VerifyOptions
+
+    with pytest.raises(ValueError, match="unknown verify mode"):
+        VerifyOptions(mode="quick")  # type: ignore[arg-type]
