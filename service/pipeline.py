@@ -516,6 +516,7 @@ def verify(
     return {
         "verdict": verdict.verdict,
         "summary": "; ".join(verdict.reasons),
+        "reasons": [r.to_dict() for r in verdict.why],
         "media": {
             "sha256": digest,
             "container": info.container,

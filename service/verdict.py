@@ -40,44 +40,82 @@ class Evidence:
     hash_records: list[int] = field(default_factory=list)
 
 
+#: English text of each reason code (the web page carries its own translations of the same codes).
+REASON_TEXT: dict[str, str] = {
+    "hash": "exact media hash of a registered file",
+    "watermark": "watermark decoded (p={p:.1e}) and points to a registered generation",
+    "watermark_unregistered": "watermark decoded but its payload matches no registered generation",
+    "watermark_weak": "weak watermark evidence (p={p:.1e})",
+    "fingerprint": "video fingerprint matches {video_id} at offset {offset_s:.1f} s ({frames} frames)",
+    "fingerprint_not_generation": "video fingerprint matches {video_id}, not a generation",
+    "fingerprint_short": "short fingerprint match with {video_id} ({frames} frames)",
+    "several_generations": "evidence points at {count} generations",
+    "nothing": "no watermark, fingerprint or hash match",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason for a verdict: a stable ``code`` and the values its text needs."""
+
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        """The reason in English."""
+        return REASON_TEXT[self.code].format(**self.params)
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"code": ..., **params}``, JSON-ready."""
+        return {"code": self.code, **self.params}
+
+
 @dataclass(frozen=True)
 class Verdict:
-    """The verdict, the record it points to, and why."""
+    """The verdict, the record it points to, and why (coded, see :data:`REASON_TEXT`)."""
 
     verdict: str
     record_id: int | None
-    reasons: tuple[str, ...]
+    why: tuple[Reason, ...]
+
+    @property
+    def reasons(self) -> tuple[str, ...]:
+        """The reasons in English."""
+        return tuple(r.text for r in self.why)
 
 
 def decide(ev: Evidence, th: Thresholds = Thresholds()) -> Verdict:
     """Apply the rules in the module docstring."""
-    strong: dict[int, list[str]] = {}
-    weak: list[str] = []
+    strong: dict[int, list[Reason]] = {}
+    weak: list[Reason] = []
     for rid in ev.hash_records:
-        strong.setdefault(rid, []).append("exact media hash of a registered file")
+        strong.setdefault(rid, []).append(Reason("hash"))
     if ev.wm_found and ev.wm_p_value <= th.wm_strong:
         if ev.wm_record is not None:
-            strong.setdefault(ev.wm_record, []).append(
-                f"watermark decoded (p={ev.wm_p_value:.1e}) and points to a registered generation"
-            )
+            strong.setdefault(ev.wm_record, []).append(Reason("watermark", {"p": ev.wm_p_value}))
         else:
-            weak.append("watermark decoded but its payload matches no registered generation")
+            weak.append(Reason("watermark_unregistered"))
     elif ev.wm_found or ev.wm_p_value <= th.wm_weak:
-        weak.append(f"weak watermark evidence (p={ev.wm_p_value:.1e})")
+        weak.append(Reason("watermark_weak", {"p": ev.wm_p_value}))
     for m in ev.fp_matches:
         fp_rid = m.get("record")
         frames = int(m.get("matched_frames", 0))
         score = float(m.get("score", 0.0))
+        video_id = str(m.get("video_id"))
         if frames >= th.fp_min_frames and score >= th.fp_strong:
             if fp_rid is not None:
+                offset = float(m.get("offset_s", 0.0))
                 strong.setdefault(int(fp_rid), []).append(
-                    f"video fingerprint matches {m.get('video_id')} at offset "
-                    f"{float(m.get('offset_s', 0.0)):.1f} s ({frames} frames)"
+                    Reason(
+                        "fingerprint",
+                        {"video_id": video_id, "offset_s": offset, "frames": frames},
+                    )
                 )
             else:
-                weak.append(f"video fingerprint matches {m.get('video_id')}, not a generation")
+                weak.append(Reason("fingerprint_not_generation", {"video_id": video_id}))
         else:
-            weak.append(f"short fingerprint match with {m.get('video_id')} ({frames} frames)")
+            weak.append(Reason("fingerprint_short", {"video_id": video_id, "frames": frames}))
     if len(strong) == 1:
         only, why = next(iter(strong.items()))
         return Verdict("generated", only, tuple(why))
@@ -86,8 +124,8 @@ def decide(ev: Evidence, th: Thresholds = Thresholds()) -> Verdict:
         best = max(strong, key=lambda r: len(strong[r]))
         all_why = tuple(w for ws in strong.values() for w in ws)
         return Verdict(
-            "generated", best, (*all_why, f"evidence points at {len(strong)} generations")
+            "generated", best, (*all_why, Reason("several_generations", {"count": len(strong)}))
         )
     if weak:
         return Verdict("inconclusive", None, tuple(weak))
-    return Verdict("not_found", None, ("no watermark, fingerprint or hash match",))
+    return Verdict("not_found", None, (Reason("nothing"),))

@@ -52,6 +52,7 @@ def test_page_verifies_an_upload(tmp_path: Path) -> None:
         page.set_input_files("#file", str(clip))
         page.wait_for_selector("[data-verdict]", timeout=60_000)
         assert page.get_attribute("[data-verdict]", "data-verdict") == "generated"
+        assert "watermark decoded" in page.inner_text("#why")
         page.fill("#prompt", "用周杰伦的声音唱一首新歌")
         page.click("#screen")
         page.wait_for_selector("[data-action]", timeout=20_000)
@@ -59,6 +60,7 @@ def test_page_verifies_an_upload(tmp_path: Path) -> None:
         page.click("#lang")
         assert "来源核验" in page.inner_text("header")
         assert page.inner_text("[data-verdict]") == "由本平台生成"  # results re-rendered
+        assert "水印" in page.inner_text("#why")  # the reasons too, from their codes
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "verify-page.png"), full_page=True)
         browser.close()

@@ -78,3 +78,40 @@ def test_adding_a_hash_match_never_lowers_the_verdict(ev: Evidence, rid: int) ->
     ev.hash_records = [*ev.hash_records, rid]
     assert RANK[decide(ev).verdict] >= before
     assert decide(ev, Thresholds()).verdict == "generated"
+
+
+def test_reasons_are_coded_and_every_code_is_translated_on_the_page() -> None:
+    import re
+    from pathlib import Path
+
+    from service.verdict import REASON_TEXT
+
+    v = decide(
+        Evidence(
+            wm_found=True,
+            wm_p_value=2e-40,
+            wm_record=1,
+            fp_matches=[
+                {
+                    "video_id": "gen:ab",
+                    "matched_frames": 9,
+                    "score": 0.9,
+                    "offset_s": 1.25,
+                    "record": 2,
+                }
+            ],
+        )
+    )
+    assert [r.code for r in v.why] == ["watermark", "fingerprint", "several_generations"]
+    assert v.why[1].to_dict() == {
+        "code": "fingerprint", "video_id": "gen:ab", "offset_s": 1.25, "frames": 9
+    }  # fmt: skip
+    assert v.reasons[0] == "watermark decoded (p=2.0e-40) and points to a registered generation"
+    assert v.reasons[2] == "evidence points at 2 generations"
+    page = (Path(__file__).parents[2] / "service" / "static" / "index.html").read_text("utf-8")
+    for code, text in REASON_TEXT.items():
+        # one English and one Chinese template, with the same placeholders as the server's text
+        templates = re.findall(rf'why_{code}:"([^"]*)"', page)
+        assert len(templates) == 2, code
+        want = set(re.findall(r"\{(\w+)", text))
+        assert all(set(re.findall(r"\{(\w+)\}", t)) == want for t in templates), code
