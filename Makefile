@@ -6,6 +6,9 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PACKAGES := provenance watermark screening service
+# the test install adds a CPU-only torch build when the package index offers one (a local
+# version: never the multi-GB CUDA wheels), so that the accelerator's tests run; without it they skip
+TORCH_CPU ?= torch==2.13.0+cpu
 
 .PHONY: run test lint typecheck pytest bench clean
 
@@ -19,6 +22,8 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet '$(TORCH_CPU)' >/dev/null 2>&1 \
+	  || echo "note: no CPU-only torch build ($(TORCH_CPU)) on the package index: accelerator tests skip"
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed

@@ -157,6 +157,9 @@ def main() -> None:
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--soak", type=int, default=10_000, help="screen requests for the RSS check")
     ap.add_argument("--verify", type=int, default=100)
+    ap.add_argument(
+        "--verify-soak", type=int, default=0, help="default-mode verifies for the verify RSS check"
+    )
     ap.add_argument("--quick", action="store_true", help="3 s wrk, 2,000 soak, 20 verifies")
     args = ap.parse_args()
     if args.quick:
@@ -191,6 +194,7 @@ def main() -> None:
     url = f"http://127.0.0.1:{port}"
     rows: list[dict[str, object]] = []
     rss: list[tuple[int, float]] = []
+    verify_rss: list[tuple[int, float]] = []
     try:
         for _ in range(240):
             try:
@@ -259,6 +263,16 @@ def main() -> None:
         ]:  # fmt: skip
             rows.append(_summary(label, *_run(url, api_key, n, 4, poster(query, blobs))))
             rss.append((done, _rss_mb(server.pid)))
+        verify_rss.append((0, _rss_mb(server.pid)))
+        vdone = 0
+        vstep = max(1, args.verify_soak // 5)
+        while vdone < args.verify_soak:
+            _lat, errors, _wall = _run(url, api_key, vstep, 4, poster("", copies))
+            vdone += vstep
+            verify_rss.append((vdone, _rss_mb(server.pid)))
+            if errors:
+                rows.append({"endpoint": "verify soak errors", "requests": vstep, "rps": 0.0,
+                             "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors})  # fmt: skip
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -279,13 +293,21 @@ def main() -> None:
         + ", ".join(f"{mb:.0f} MB" for _, mb in rss[len(rss) - 5 :])
         + "."
     )
+    if len(verify_rss) > 1:
+        lines.append("")
+        lines.append(
+            "Server RSS over default-mode verifies of the re-encoded copies (after N more): "
+            + ", ".join(f"{n}: {mb:.0f} MB" for n, mb in verify_rss)
+            + "."
+        )
     text = "\n".join(lines)
     print(text)
     write_section(
         "service",
         "Service load (loopback)",
         f"python -m bench.service_load --workers {args.workers} --seconds {args.seconds} "
-        f"--soak {args.soak} --verify {args.verify}",
+        f"--soak {args.soak} --verify {args.verify}"
+        + (f" --verify-soak {args.verify_soak}" if args.verify_soak else ""),
         text,
     )
 

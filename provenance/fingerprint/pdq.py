@@ -10,7 +10,8 @@ This is an implementation of Meta's PDQ algorithm (the hash of the ThreatExchang
 
 The quality score (0–100) is PDQ's gradient sum over the 64×64 block. The filter and the
 decimation are linear, so they are folded into two small matrices per frame size: a batch of
-frames is hashed with two matrix products, with no per-frame Python loop.
+frames is hashed with two matrix products, with no per-frame Python loop. Those products run in
+torch when an accelerator is chosen (see :mod:`.accel`).
 
 Hashes are ``(n, 32)`` uint8 arrays whose bytes are the big-endian form of PDQ's 256-bit value,
 so ``bytes(row).hex()`` is the usual 64-hex-digit PDQ string.
@@ -26,6 +27,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
+from provenance.fingerprint.accel import filter_products
 from provenance.fingerprint.errors import FingerprintError
 
 HASH_BYTES = 32
@@ -103,6 +105,9 @@ def downsample64(luma: FloatArray) -> FloatArray:
     if h < 1 or w < 1:
         raise FingerprintError(f"empty frame ({w}x{h})")
     rows, cols = _filter_rows(h), _filter_rows(w)
+    fast = filter_products(y, rows, [cols])
+    if fast is not None:
+        return fast[0]
     return np.asarray(rows @ y @ cols.T, dtype=np.float32)
 
 
@@ -178,9 +183,13 @@ def pdq_with_mirror(
         raise FingerprintError(f"expected luminance frames (n, h, w), got shape {y.shape}")
     _, h, w = y.shape
     cols = _filter_rows(w)
-    half = _filter_rows(h) @ y
-    block = np.asarray(half @ cols.T, dtype=np.float32)
-    mirrored = np.asarray(half @ _filter_rows_mirrored(w).T, dtype=np.float32)
+    fast = filter_products(y, _filter_rows(h), [cols, _filter_rows_mirrored(w)])
+    if fast is not None:
+        block, mirrored = fast
+    else:
+        half = _filter_rows(h) @ y
+        block = np.asarray(half @ cols.T, dtype=np.float32)
+        mirrored = np.asarray(half @ _filter_rows_mirrored(w).T, dtype=np.float32)
     return bits_from_coeffs(dct16(block)), quality_of(block), bits_from_coeffs(dct16(mirrored))
 
 
