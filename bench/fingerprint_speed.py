@@ -3,8 +3,8 @@
 1. Fingerprinting × real time of a 720p30 H.264 video at the default sampling, on one decoder
    thread and with FFmpeg's default threading (median of repeats).
 2. An index of N frame hashes (default 10 M; ``--quick``: 1 M): build time, memory, and the median
-   latency of a 60-frame query, with recall of the approximate index against exact search at
-   radius 31. The hashes are synthetic but shaped like video: runs of 600 frames where each frame
+   latency of a 60-frame query on one core, with recall of the approximate indexes (multi-index
+   hash, FAISS IVF) against exact search at radius 31 and 48. The hashes are synthetic but shaped like video: runs of 600 frames where each frame
    differs from the previous by a few bits; queries are 60 consecutive frames of a random video
    with 8–24 bits of noise each.
 
@@ -17,6 +17,8 @@ import argparse
 import contextlib
 import ctypes
 import gc
+import os
+import shlex
 import statistics
 import sys
 import tempfile
@@ -31,6 +33,7 @@ import numpy.typing as npt
 from bench.fingerprint_robustness import write_section
 from provenance.fingerprint import HashIndex, fingerprint_video
 from provenance.fingerprint.faiss_index import ivf_nlist
+from provenance.fingerprint.mih import DEFAULT_FLIPS, DEFAULT_TABLES
 from provenance.fingerprint.synthetic import write_synthetic_video
 
 
@@ -99,16 +102,51 @@ def bench_fingerprinting(seconds: float, repeats: int) -> list[str]:
     return rows
 
 
+def _timed_search(
+    index: HashIndex,
+    queries: list[npt.NDArray[np.uint8]],
+    truth: list[set[tuple[int, int]]],
+    truth48: list[set[tuple[int, int]]],
+    sources: list[int],
+    repeats: int,
+) -> tuple[list[float], float, float, float]:
+    """Latencies of every query (``repeats`` passes), frame recall at radius 31 and 48 and video
+    recall (from the first pass)."""
+    lat: list[float] = []
+    got = want = got48 = want48 = 0
+    hits = []
+    for rep in range(repeats):
+        for q, tr, tr48 in zip(queries, truth, truth48, strict=True):
+            t1 = time.perf_counter()
+            qi, hid, _ = index.search(q, 64, 31)
+            lat.append(time.perf_counter() - t1)
+            if rep:
+                continue
+            found = set(zip(qi.tolist(), hid.tolist(), strict=True))
+            hits.append(found)
+            got += len(found & tr)
+            want += len(tr)
+            qi, hid, _ = index.search(q, 64, 48)
+            got48 += len(set(zip(qi.tolist(), hid.tolist(), strict=True)) & tr48)
+            want48 += len(tr48)
+    return lat, got / max(want, 1), got48 / max(want48, 1), video_recall(hits, sources)
+
+
 def bench_index(
     n: int,
     n_queries: int,
     log: Callable[[str], None],
+    mih: list[tuple[int, int | None, int]] | None = None,
     nlists: list[int | None] | None = None,
     nprobes: tuple[int, ...] = (32, 64, 128, 256),
     query_threads: tuple[int, ...] = (1,),
     build_threads: int = 1,
+    repeats: int = 3,
 ) -> list[str]:
+    """Exact search, then each multi-index-hash setting ``(tables, key_bits, flips)`` (``None``
+    key bits: the size rule), then each IVF list count (an empty list: no IVF rows)."""
     faiss.omp_set_num_threads(1)
+    load0 = os.getloadavg()[0]
     rng = np.random.default_rng(0)
     t0 = time.perf_counter()
     codes = video_like_hashes(n, 600, rng)
@@ -127,19 +165,35 @@ def bench_index(
             bits = rng.choice(256, nbits[j], replace=False)
             np.bitwise_xor.at(q[j], bits // 8, (1 << (bits % 8)).astype(np.uint8))
         queries.append(q)
+    extra = 16 * n / 2**20  # FingerprintIndex's id (int64), video key (int32), time (float32)
     rows = [
         f"{n:,} synthetic video-like frame hashes (runs of 600 frames, ~5 bits between neighbours); "
-        f"{n_queries} queries of 60 frames (8–24 bits of noise per frame); FAISS queries on "
+        f"{n_queries} queries of 60 frames (8–24 bits of noise per frame). Search on one core: "
+        "the multi-index hash is numpy (single-threaded); FAISS on "
         f"{' or '.join(map(str, query_threads))} thread(s) (1 unless a row says otherwise). "
-        "Frame recall = share of the exact search's hits within 31 bits that the index returns "
-        "(k = 64 neighbours per frame, as `FingerprintIndex` asks); video recall = share of "
-        "queries whose source video still gets hits on ≥ 3 query frames (what matching needs)."
+        f"Latency: median and p95 over {repeats} passes over the queries. "
+        "Frame recall = share of the exact search's hits within 31 bits (and within 48, the vote "
+        "distance `FingerprintIndex` searches at) that the index returns (k = 64 neighbours per "
+        "frame, as `FingerprintIndex` asks); video recall = share of queries whose source video "
+        "still gets hits on ≥ 3 query frames (what matching needs). Memory: RSS growth of the "
+        f"index; the total adds `FingerprintIndex`'s id/time arrays (16 bytes per hash, "
+        f"{extra:.0f} MB)."
         + (f" IVF built on {build_threads} threads." if build_threads != 1 else ""),
         "",
-        "| index | build | memory (RSS growth) | 60-frame query, median | p95 | frame recall "
-        "vs exact | video recall |",
-        "|---|---|---|---|---|---|---|",
+        "| index | build | memory (RSS growth) | total with id/time arrays | 60-frame query, "
+        "median | p95 | frame recall vs exact (≤ 31) | (≤ 48) | video recall |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
+
+    def row(
+        name: str, build: float, mem: float, lat: list[float], r31: float, r48: float, vrec: float
+    ) -> str:
+        return (
+            f"| {name} | {build:.1f} s | {mem:.0f} MB | {mem + extra:.0f} MB | "
+            f"{1000 * statistics.median(lat):.1f} ms | {1000 * float(np.percentile(lat, 95)):.1f} ms"
+            f" | {r31:.4f} | {r48:.4f} | {vrec:.3f} |"
+        )
+
     gc.collect()
     base = rss_mb()
     exact = HashIndex(approx_min=n + 1)
@@ -147,24 +201,56 @@ def bench_index(
     exact.build(codes, ids)
     build_exact = time.perf_counter() - t0
     mem_exact = rss_mb() - base
-    truth = []
+    truth, truth48 = [], []
     lat = []
     for q in queries:
         t1 = time.perf_counter()
-        qi, hid, _ = exact.search(q, 64, 31)
+        qi, hid, dist = exact.search(q, 64, 48)
         lat.append(time.perf_counter() - t1)
-        truth.append(set(zip(qi.tolist(), hid.tolist(), strict=True)))
+        truth48.append(set(zip(qi.tolist(), hid.tolist(), strict=True)))
+        near = dist <= 31
+        truth.append(set(zip(qi[near].tolist(), hid[near].tolist(), strict=True)))
     rows.append(
-        f"| exact (IndexBinaryFlat) | {build_exact:.1f} s | {mem_exact:.0f} MB | "
-        f"{1000 * statistics.median(lat):.1f} ms | {1000 * float(np.percentile(lat, 95)):.1f} ms | "
-        f"1.000 | {video_recall(truth, sources):.3f} |"
+        row(
+            "exact (IndexBinaryFlat)",
+            build_exact,
+            mem_exact,
+            lat,
+            1.0,
+            1.0,
+            video_recall(truth, sources),
+        )
     )
     log(rows[-1])
     del exact
-    for nlist in nlists or [None]:
+    for tables, key_bits, flips in mih or []:
         gc.collect()
         base = rss_mb()
-        approx = HashIndex(approx_min=0, nlist=nlist)
+        index = HashIndex(approx_min=0, tables=tables, key_bits=key_bits, flips=flips)
+        t0 = time.perf_counter()
+        index.build(codes, ids)
+        build = time.perf_counter() - t0
+        gc.collect()
+        mem = rss_mb() - base
+        lat, r31, r48, vrec = _timed_search(index, queries, truth, truth48, sources, repeats)
+        bits = index.state()["mih_params"][1]
+        rows.append(
+            row(
+                f"multi-index hash, {tables} × {bits}-bit keys, {flips} flip" + "s" * (flips != 1),
+                build,
+                mem,
+                lat,
+                r31,
+                r48,
+                vrec,
+            )
+        )
+        log(rows[-1])
+        del index
+    for nlist in nlists or []:
+        gc.collect()
+        base = rss_mb()
+        approx = HashIndex(approx_min=0, approx="ivf", nlist=nlist)
         faiss.omp_set_num_threads(build_threads)
         t0 = time.perf_counter()
         approx.build(codes, ids)
@@ -176,25 +262,28 @@ def bench_index(
             tlabel = f", {threads} threads" if threads != 1 else ""
             for nprobe in nprobes:
                 approx.nprobe = nprobe
-                lat, got, want = [], 0, 0
-                hits = []
-                for q, tr in zip(queries, truth, strict=True):
-                    t1 = time.perf_counter()
-                    qi, hid, _ = approx.search(q, 64, 31)
-                    lat.append(time.perf_counter() - t1)
-                    found = set(zip(qi.tolist(), hid.tolist(), strict=True))
-                    hits.append(found)
-                    got += len(found & tr)
-                    want += len(tr)
+                lat, r31, r48, vrec = _timed_search(
+                    approx, queries, truth, truth48, sources, repeats
+                )
                 rows.append(
-                    f"| IVF, {lists} lists, nprobe {nprobe}{tlabel} | {build_ivf:.1f} s | "
-                    f"{mem_ivf:.0f} MB | {1000 * statistics.median(lat):.1f} ms | "
-                    f"{1000 * float(np.percentile(lat, 95)):.1f} ms | "
-                    f"{got / max(want, 1):.3f} | {video_recall(hits, sources):.3f} |"
+                    row(
+                        f"IVF, {lists} lists, nprobe {nprobe}{tlabel}",
+                        build_ivf,
+                        mem_ivf,
+                        lat,
+                        r31,
+                        r48,
+                        vrec,
+                    )
                 )
                 log(rows[-1])
         del approx
     faiss.omp_set_num_threads(1)
+    rows += [
+        "",
+        f"Load average (1 min) at the start: {load0:.1f}; at the end: "
+        f"{os.getloadavg()[0]:.1f} (2 cores).",
+    ]
     return rows
 
 
@@ -205,13 +294,22 @@ def main() -> None:
     parser.add_argument("--skip-video", action="store_true", help="index part only")
     parser.add_argument("--skip-index", action="store_true", help="fingerprinting part only")
     parser.add_argument(
-        "--nlist", default="", help="comma-separated IVF list counts (default: ivf_nlist rule)"
+        "--mih",
+        default="default",
+        help="comma-separated multi-index-hash settings TABLESxKEYBITSxFLIPS (KEYBITS may be "
+        "'auto'), 'default' for the default setting, '' for none",
     )
-    parser.add_argument("--nprobe", default="32,64,128,256", help="comma-separated nprobe values")
+    parser.add_argument(
+        "--nlist",
+        default="rule",
+        help="comma-separated IVF list counts ('rule': the ivf_nlist rule; '': no IVF rows)",
+    )
+    parser.add_argument("--nprobe", default="64,256", help="comma-separated nprobe values")
     parser.add_argument(
         "--query-threads", default="1", help="comma-separated FAISS thread counts for queries"
     )
     parser.add_argument("--build-threads", type=int, default=1, help="FAISS threads for builds")
+    parser.add_argument("--repeats", type=int, default=3, help="passes over the queries")
     args = parser.parse_args()
 
     def ints(text: str) -> tuple[int, ...]:
@@ -220,8 +318,18 @@ def main() -> None:
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    def mih_settings(text: str) -> list[tuple[int, int | None, int]]:
+        out: list[tuple[int, int | None, int]] = []
+        for item in (x.strip() for x in text.split(",") if x.strip()):
+            if item == "default":
+                out.append((DEFAULT_TABLES, None, DEFAULT_FLIPS))
+                continue
+            t, b, f = item.split("x")
+            out.append((int(t), None if b == "auto" else int(b), int(f)))
+        return out
+
     n = args.hashes or (1_000_000 if args.quick else 10_000_000)
-    cmd = "python -m bench.fingerprint_speed" + (" --quick" if args.quick else "")
+    cmd = ("python -m bench.fingerprint_speed " + shlex.join(sys.argv[1:])).strip()
     suffix = " (quick run)" if args.quick else ""
     if not args.skip_video:
         video = bench_fingerprinting(20.0 if args.quick else 60.0, 3 if args.quick else 5)
@@ -232,10 +340,12 @@ def main() -> None:
             n,
             30 if args.quick else 50,
             log,
-            nlists=list(ints(args.nlist)) or None,
+            mih=mih_settings(args.mih),
+            nlists=[None] if args.nlist == "rule" else list(ints(args.nlist)),
             nprobes=ints(args.nprobe),
             query_threads=ints(args.query_threads),
             build_threads=args.build_threads,
+            repeats=args.repeats,
         )
         write_section("fingerprint_index", "Index at scale" + suffix, cmd, "\n".join(idx))
         print("\n".join(idx))

@@ -1,17 +1,18 @@
-"""``FingerprintIndex``: registered videos' frame hashes in the SQL store, searched through FAISS.
+"""``FingerprintIndex``: registered videos' frame hashes in the SQL store, searched in memory.
 
-The SQL store (tables of migration ``0002_fingerprints``) is the source of truth. The FAISS index
-is derived from it and saved in one file beside the store (written to a temporary file, then
-renamed, so a crash never leaves a half-written index). On opening, the file is used when its
-recorded store state matches the store; when the file is missing, unreadable or stale it is
-rebuilt from the store. Adds and removals update the store in one transaction, then the index
-in place.
+The SQL store (tables of migration ``0002_fingerprints``) is the source of truth. The hash index
+(FAISS exact search; a multi-index hash above ``approx_min`` hashes) is derived from it and saved
+in one file beside the store (written to a temporary file, then renamed, so a crash never leaves
+a half-written index). On opening, the file is used when its recorded store state matches the
+store; when the file is missing, unreadable or stale it is rebuilt from the store. Adds and
+removals update the store in one transaction, then the index in place.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -22,7 +23,12 @@ import numpy.typing as npt
 from sqlalchemy import delete, func, insert, inspect, select
 
 from provenance.fingerprint.errors import FingerprintError
-from provenance.fingerprint.faiss_index import DEFAULT_APPROX_MIN, DEFAULT_NPROBE, HashIndex
+from provenance.fingerprint.faiss_index import (
+    DEFAULT_APPROX_MIN,
+    DEFAULT_NPROBE,
+    Approx,
+    HashIndex,
+)
 from provenance.fingerprint.matching import VideoMatch, vote
 from provenance.fingerprint.models import FingerprintFrame, FingerprintVideo
 from provenance.fingerprint.pdq import HASH_BYTES
@@ -37,7 +43,7 @@ DEFAULT_VOTE_THRESHOLD = 48
 #: Default frame rate for fingerprinting a query (denser than registration's 1 frame/s, so that
 #: some query frames fall close to the registered frames whatever the phase of the sampling).
 QUERY_SAMPLE_FPS = 4.0
-_FILE_VERSION = 1
+_FILE_VERSION = 2
 
 Token = tuple[int, int, int, int, int]
 
@@ -72,13 +78,14 @@ def _frame_rows(
 class FingerprintIndex:
     """Register video fingerprints and find the sources of a query video.
 
-    ``db_url`` is the store (migrated to ``0002_fingerprints``); ``index_path`` the saved FAISS
+    ``db_url`` is the store (migrated to ``0002_fingerprints``); ``index_path`` the saved hash
     index (default: beside a SQLite store; ``None`` for a server database keeps it in memory and
     rebuilds it on every open). A source is reported when at least ``min_frames`` query frames
     (in distinct seconds) agree on its time offset within ``vote_threshold`` bits and at least
     one of them is within ``threshold`` bits, or, without such an anchor, when frames in at least
     ``min_unanchored_seconds`` distinct seconds agree (heavily overlaid copies). ``k`` is the neighbours fetched per query frame;
-    ``approx_min`` and ``nprobe`` configure the switch to the approximate index.
+    ``approx_min`` is the size above which the index is approximate, ``approx`` its kind
+    (``"mih"``: multi-index hash, the default; ``"ivf"``: FAISS IVF probed at ``nprobe`` lists).
     """
 
     def __init__(
@@ -93,6 +100,7 @@ class FingerprintIndex:
         k: int = 64,
         approx_min: int = DEFAULT_APPROX_MIN,
         nprobe: int = DEFAULT_NPROBE,
+        approx: Approx = "mih",
         autosave: bool = True,
     ) -> None:
         if not 0 <= threshold <= vote_threshold < 256:
@@ -111,7 +119,7 @@ class FingerprintIndex:
         if not {"fingerprint_videos", "fingerprint_frames"} <= tables:
             self._engine.dispose()
             raise FingerprintError("the store has no fingerprint tables: run `provkit db upgrade`")
-        self._hash = HashIndex(approx_min=approx_min, nprobe=nprobe)
+        self._hash = HashIndex(approx_min=approx_min, approx=approx, nprobe=nprobe)
         self._ids = np.zeros(0, np.int64)
         # per indexed hash, sorted by id: its video key and time (compact: 16 bytes per hash)
         self._vpk = np.zeros(0, np.int32)
@@ -140,7 +148,7 @@ class FingerprintIndex:
 
     @property
     def kind(self) -> str:
-        """``"flat"`` (exact search) or ``"ivf"`` (approximate)."""
+        """``"flat"`` (exact search), ``"mih"`` or ``"ivf"`` (approximate)."""
         return self._hash.kind
 
     @property
@@ -200,8 +208,8 @@ class FingerprintIndex:
                 if tuple(int(x) for x in z["token"]) != token:
                     return False
                 ids, vpk, t = z["ids"].astype(np.int64), z["vpk"].astype(np.int64), z["t"]
-                self._hash.load(z["faiss"])
-        except (OSError, ValueError, KeyError, EOFError):
+                self._hash.load_state({k[5:]: z[k] for k in z.files if k.startswith("hash_")})
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return False
         if not (len(ids) == len(vpk) == len(t) == self._hash.ntotal):
             return False
@@ -248,12 +256,13 @@ class FingerprintIndex:
             prefix=self.index_path.name + ".", suffix=".tmp", dir=self.index_path.parent
         )
         try:
+            hash_arrays: dict[str, Any] = {f"hash_{k}": v for k, v in self._hash.state().items()}
             with os.fdopen(fd, "wb") as f:
                 np.savez(
                     f,
                     version=np.array(_FILE_VERSION),
                     token=np.array(self._token, dtype=np.int64),
-                    faiss=self._hash.serialize(),
+                    **hash_arrays,
                     ids=self._ids,
                     vpk=self._vpk,
                     t=self._t,
@@ -412,7 +421,7 @@ class FingerprintIndex:
         """Registered videos that parts of the query ``fp`` come from, best first.
 
         Every query frame (and, with ``mirror``, its horizontally flipped hash) is searched in one
-        batched FAISS call; hits within ``vote_threshold`` bits vote for (video, time offset). A
+        batched index call; hits within ``vote_threshold`` bits vote for (video, time offset). A
         source is reported when at least ``min_frames`` query frames agree on its offset and one of
         them is within ``threshold`` bits (a query shorter than ``min_frames`` seconds needs all
         its seconds, and at least two frames). ``score`` is the share of the query's seconds that

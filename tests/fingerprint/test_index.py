@@ -156,19 +156,23 @@ def test_add_is_all_or_nothing(
     assert (registered.videos(), registered.n_frames) == before
 
 
+@pytest.mark.parametrize("approx", ["mih", "ivf"])
 def test_approximate_index_above_threshold(
-    db_url: str, tmp_path: Path, source_video: Callable[[int], Path]
+    db_url: str, tmp_path: Path, source_video: Callable[[int], Path], approx: str
 ) -> None:
-    index = FingerprintIndex(db_url, tmp_path / "ivf.npz", approx_min=40, nprobe=16)
+    path = tmp_path / "approx.npz"
+    index = FingerprintIndex(db_url, path, approx_min=40, nprobe=16, approx=approx)  # type: ignore[arg-type]
     index.add("s1", fingerprint_video(source_video(1)))
     assert index.kind == "flat"
     index.add("s2", fingerprint_video(source_video(2)))
-    assert index.kind == "ivf"
+    assert index.kind == approx
     assert index.search(_query(source_video(2)))[0].video_id == "s2"
-    reopened = FingerprintIndex(db_url, tmp_path / "ivf.npz", approx_min=40, nprobe=16)
-    assert reopened.loaded_from == "file" and reopened.kind == "ivf"
+    reopened = FingerprintIndex(db_url, path, approx_min=40, nprobe=16, approx=approx)  # type: ignore[arg-type]
+    assert reopened.loaded_from == "file" and reopened.kind == approx
+    assert reopened.search(_query(source_video(2)))[0].video_id == "s2"
     index.remove("s2")
     assert index.search(_query(source_video(2))) == []
+    assert index.search(_query(source_video(1)))[0].video_id == "s1"
 
 
 def test_unmigrated_store_is_refused(sqlite_url: str) -> None:
@@ -176,7 +180,8 @@ def test_unmigrated_store_is_refused(sqlite_url: str) -> None:
         FingerprintIndex(sqlite_url)
 
 
-def test_hash_index_ivf_recall_vs_exact() -> None:
+@pytest.mark.parametrize(("approx", "min_recall"), [("mih", 0.999), ("ivf", 0.95)])
+def test_hash_index_approximate_recall_vs_exact(approx: str, min_recall: float) -> None:
     rng = np.random.default_rng(0)
     # clustered codes like frame hashes of videos: random walks of a few bit flips
     base = rng.integers(0, 256, (400, 32), dtype=np.uint8)
@@ -186,15 +191,16 @@ def test_hash_index_ivf_recall_vs_exact() -> None:
     np.put_along_axis(flips, idx, 1, axis=1)
     codes = walk ^ np.packbits(flips, axis=1)
     ids = np.arange(len(codes), dtype=np.int64)
-    exact, approx = HashIndex(), HashIndex(approx_min=100, nprobe=32)
+    exact = HashIndex()
+    approximate = HashIndex(approx_min=100, nprobe=32, approx=approx)  # type: ignore[arg-type]
     exact.build(codes, ids)
-    approx.build(codes, ids)
-    assert exact.kind == "flat" and approx.kind == "ivf"
+    approximate.build(codes, ids)
+    assert exact.kind == "flat" and approximate.kind == approx
     q = codes[::7] ^ np.packbits(rng.random((len(codes[::7]), 256)) < 0.06, axis=1)
     e = set(zip(*exact.search(q, 64, 31)[:2], strict=True))
-    a = set(zip(*approx.search(q, 64, 31)[:2], strict=True))
+    a = set(zip(*approximate.search(q, 64, 31)[:2], strict=True))
     assert a <= e
-    assert len(a) / len(e) >= 0.95
+    assert len(a) / len(e) >= min_recall
 
 
 @given(
