@@ -1,11 +1,13 @@
-"""Video fingerprints: PDQ-compatible frame hashes, a FAISS index and temporal matching.
+"""Video fingerprints: PDQ-compatible frame hashes, a hash index and temporal matching.
 
 A registered video is a list of 256-bit PDQ frame hashes with their times. A query video is
-fingerprinted the same way; every frame is searched in a FAISS binary index, and the hits vote
+fingerprinted the same way; every frame is searched in a binary hash index (FAISS exact search
+for small collections, a multi-index hash at scale), and the hits vote
 for (source video, time offset), which also finds several sources inside a compilation and
 horizontally mirrored copies.
 """
 
+from provenance.fingerprint.accel import set_accelerator
 from provenance.fingerprint.errors import FingerprintError
 from provenance.fingerprint.faiss_index import HashIndex
 from provenance.fingerprint.index import DEFAULT_THRESHOLD, FingerprintIndex, default_index_path
@@ -37,5 +39,6 @@ __all__ = [
     "pdq_dihedral",
     "pdq_hash",
     "pdq_hash_image",
+    "set_accelerator",
     "to_hex",
 ]
