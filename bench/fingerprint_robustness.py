@@ -6,6 +6,8 @@ every source; a query counts as found when the best match is its source at the r
 (±0.5 s). False matches: unrelated procedural queries against an index of unrelated sources.
 
 Run: ``python -m bench.fingerprint_robustness [--quick]``; writes ``bench/results/fingerprint.md``.
+``--sources``/``--transforms``/``--no-false-matches`` run a subset (printed, not written), and
+misses are logged with their candidates.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import numpy as np
 from provenance.fingerprint import (
     FingerprintIndex,
     VideoFingerprint,
+    VideoMatch,
     fingerprint_query,
     fingerprint_video,
     from_hex,
@@ -169,25 +172,60 @@ def best_is(matches: list, video_id: str, offset: float | None) -> tuple[bool, f
     return err <= TOLERANCE_S, err
 
 
-def run(quick: bool, log: Callable[[str], None]) -> str:
+def diagnose(
+    matches: list[VideoMatch], video_id: str, offset: float | None, qfp: VideoFingerprint
+) -> str:
+    """A miss explained: query frames, then every candidate with its score, frames and offset."""
+    want = f"want {video_id}" + (f" @ {offset:+.2f} s" if offset is not None else "")
+    head = f"{want}; query {len(qfp)} frames over {qfp.duration:.1f} s"
+    cands = [
+        f"{m.video_id}{' (mirrored)' if m.mirrored else ''} score {m.score:.2f} "
+        f"frames {m.matched_frames} offset {m.offset_s:+.2f} q[{m.query_range[0]:.1f}, "
+        f"{m.query_range[1]:.1f}]"
+        for m in matches[:4]
+    ]
+    return head + "; " + ("; ".join(cands) if cands else "no candidates")
+
+
+def _selected(name: str, only: list[str] | None) -> bool:
+    return only is None or any(o.lower() in name.lower() for o in only)
+
+
+def run(
+    quick: bool,
+    log: Callable[[str], None],
+    *,
+    only_sources: list[str] | None = None,
+    only_transforms: list[str] | None = None,
+    false_matches: bool = True,
+    work: Path | None = None,
+) -> str:
+    """The whole bench; ``only_*`` restrict the queries (by substring of the source id or the
+    transform name) without changing the random excerpts of the others, ``work`` keeps the
+    generated sources between runs."""
     ensure_tools()
     n_src = 6 if quick else 20
     seconds = 30.0 if quick else 60.0
     n_false = 150 if quick else 1000
     width, height = (640, 360) if quick else (854, 480)
     rng = np.random.default_rng(7)
-    work = Path(tempfile.mkdtemp(prefix="fpbench-"))
+    if work is None:
+        work = Path(tempfile.mkdtemp(prefix="fpbench-"))
+    work.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{work / 'bench.db'}"
+    for old in work.glob("*.db"):
+        old.unlink()
     upgrade(url)
-    index = FingerprintIndex(url, work / "index.npz", autosave=False)
+    index = FingerprintIndex(url, None, autosave=False)
     te = SHARED / "threatexchange" / "videos"
     sources: list[tuple[str, Path, float]] = []
     t0 = time.perf_counter()
     for i in range(n_src):
-        path = work / f"proc{i:02d}.mp4"
-        write_synthetic_video(
-            path, seconds, width=width, height=height, fps=30, seed=100 + i, scene_s=5.0, crf=20
-        )
+        path = work / f"proc{i:02d}-{width}x{height}-{seconds:.0f}.mp4"
+        if not path.is_file():
+            write_synthetic_video(
+                path, seconds, width=width, height=height, fps=30, seed=100 + i, scene_s=5.0, crf=20
+            )
         sources.append((f"proc{i:02d}", path, seconds))
     for name in ("chair-orig-22-sd-bar", "pattern-hd-no-bar"):
         if (te / f"{name}.mp4").is_file():
@@ -207,6 +245,8 @@ def run(quick: bool, log: Callable[[str], None]) -> str:
         for name, (vf, extra, length) in TRANSFORMS.items():
             length = min(length, dur - 1.0)
             start = float(np.round(rng.uniform(0, max(0.0, dur - length - 0.5)) * 30) / 30)
+            if not (_selected(vid, only_sources) and _selected(name, only_transforms)):
+                continue
             out = work / "q.mp4"
             transform(path, out, start, length, vf, extra)
             qfp = query(out)
@@ -216,17 +256,24 @@ def run(quick: bool, log: Callable[[str], None]) -> str:
             ok, err = best_is(matches, vid, start)
             rows[name].add(ok, err)
             if not ok:
-                top = matches[0] if matches else None
-                log(f"miss: {vid} / {name} @ {start:.2f}: {top}")
+                log(f"miss: {name}: {diagnose(matches, vid, start, qfp)}")
     # compilations: 6 s of one source then 6 s of another
     long_sources = [s for s in sources if s[2] >= 8.0]
     for i, (vid, path, dur) in enumerate(long_sources):
         vid2, path2, dur2 = long_sources[(i + 1) % len(long_sources)]
         sa = float(np.round(rng.uniform(0, dur - 7) * 30) / 30)
         sb = float(np.round(rng.uniform(0, dur2 - 7) * 30) / 30)
+        name = "2 excerpts of different sources"
+        if not (
+            _selected(name, only_transforms)
+            and (_selected(vid, only_sources) or _selected(vid2, only_sources))
+        ):
+            continue
         out = work / "comp.mp4"
         concat(path, sa, path2, sb, 6.0, out)
-        found = {m.video_id: m.offset_s for m in index.search(query(out))[:2]}
+        qfp = query(out)
+        matches = index.search(qfp)
+        found = {m.video_id: m.offset_s for m in matches[:2]}
         ok = vid in found and vid2 in found
         ok = (
             ok
@@ -235,73 +282,89 @@ def run(quick: bool, log: Callable[[str], None]) -> str:
         )
         rows["2 excerpts of different sources"].add(ok)
         if not ok:
-            log(f"miss: compilation {vid}@{sa:.2f} + {vid2}@{sb:.2f}: {found}")
-    # bar removal: letterboxed sources registered in their own index, queried without bars
-    bar_url = f"sqlite:///{work / 'bars.db'}"
-    upgrade(bar_url)
-    bars = FingerprintIndex(bar_url, None, autosave=False)
-    segments: list[tuple[str, Path, float]] = []
-    for vid, path, dur in sources:
-        if vid.startswith("proc"):
-            a = float(np.round(rng.uniform(0, dur - 20) * 30) / 30)
-            padded = work / f"{vid}-bar.mp4"
-            pad_bars(path, a, 20.0, padded)
-            bars.add(vid, fingerprint_video(padded))
-            segments.append((vid, path, a))
-    ref_hashes = SHARED / "threatexchange" / "vpdq-hashes" / "chair-orig-22-hd-no-bar.txt"
+            log(
+                f"miss: compilation {vid}@{sa:.2f} + {vid2}@{sb - 6.0:+.2f}: "
+                + diagnose(matches, vid, sa, qfp)
+            )
     te_rows: list[tuple[str, str, str, str]] = []
-    if ref_hashes.is_file():
-        bars.add("chair-orig-22-hd-no-bar", from_reference(ref_hashes))
-    for vid, path, a in segments:
-        start = a + float(np.round(rng.uniform(0, 7) * 30) / 30)
-        out = work / "nobar.mp4"
-        transform(path, out, start, 12.0, "null", [])
-        ok, err = best_is(bars.search(query(out)), vid, start - a)
-        rows["remove letterbox bars"].add(ok, err)
-    if ref_hashes.is_file():
-        # the -bar samples (SD, letterboxed) against the HD source without bars (upstream hashes)
-        for name in ("chair-orig-22-sd-bar", "chair-22-sd-grey-bar", "chair-22-sd-sepia-bar"):
-            m = bars.search(query(te / f"{name}.mp4"))
-            ok, err = best_is(m, "chair-orig-22-hd-no-bar", 0.0)
+    if _selected("remove letterbox bars", only_transforms):
+        # bar removal: letterboxed sources registered in their own index, queried without bars
+        bar_url = f"sqlite:///{work / 'bars.db'}"
+        upgrade(bar_url)
+        bars = FingerprintIndex(bar_url, None, autosave=False)
+        segments: list[tuple[str, Path, float]] = []
+        for vid, path, dur in sources:
+            if vid.startswith("proc"):
+                a = float(np.round(rng.uniform(0, dur - 20) * 30) / 30)
+                if not _selected(vid, only_sources):
+                    continue
+                padded = work / f"{vid}-bar.mp4"
+                pad_bars(path, a, 20.0, padded)
+                bars.add(vid, fingerprint_video(padded))
+                segments.append((vid, path, a))
+        ref_hashes = SHARED / "threatexchange" / "vpdq-hashes" / "chair-orig-22-hd-no-bar.txt"
+        if ref_hashes.is_file():
+            bars.add("chair-orig-22-hd-no-bar", from_reference(ref_hashes))
+        for vid, path, a in segments:
+            start = a + float(np.round(rng.uniform(0, 7) * 30) / 30)
+            out = work / "nobar.mp4"
+            transform(path, out, start, 12.0, "null", [])
+            ok, err = best_is(bars.search(query(out)), vid, start - a)
             rows["remove letterbox bars"].add(ok, err)
-            te_rows.append((f"{name} → chair-orig-22-hd-no-bar (upstream hashes)", *_describe(m)))
-    # the upstream variants against their registered SD sources
-    for name, src in (
-        ("chair-22-sd-grey-bar", "chair-orig-22-sd-bar"),
-        ("chair-22-sd-sepia-bar", "chair-orig-22-sd-bar"),
-        ("chair-22-with-small-logo-bar", "chair-orig-22-sd-bar"),
-        ("chair-22-with-large-logo-bar", "chair-orig-22-sd-bar"),
-        ("chair-20-sd-bar", "chair-orig-22-sd-bar"),
-        ("chair-19-sd-bar", "chair-orig-22-sd-bar"),
-        ("pattern-sd-grey-bar", "pattern-hd-no-bar"),
-        ("pattern-sd-with-small-logo-bar", "pattern-hd-no-bar"),
-        ("pattern-sd-with-large-logo-bar", "pattern-hd-no-bar"),
-        ("doorknob-hd-no-bar", "(none)"),
-    ):
-        if (te / f"{name}.mp4").is_file():
-            m = index.search(query(te / f"{name}.mp4"))
-            te_rows.append((f"{name} → {src}", *_describe(m)))
+        if ref_hashes.is_file():
+            # the -bar samples (SD, letterboxed) against the HD source without bars (upstream hashes)
+            for name in ("chair-orig-22-sd-bar", "chair-22-sd-grey-bar", "chair-22-sd-sepia-bar"):
+                m = bars.search(query(te / f"{name}.mp4"))
+                ok, err = best_is(m, "chair-orig-22-hd-no-bar", 0.0)
+                rows["remove letterbox bars"].add(ok, err)
+                te_rows.append(
+                    (f"{name} → chair-orig-22-hd-no-bar (upstream hashes)", *_describe(m))
+                )
+    if only_transforms is None and only_sources is None:
+        # the upstream variants against their registered SD sources
+        for name, src in (
+            ("chair-22-sd-grey-bar", "chair-orig-22-sd-bar"),
+            ("chair-22-sd-sepia-bar", "chair-orig-22-sd-bar"),
+            ("chair-22-with-small-logo-bar", "chair-orig-22-sd-bar"),
+            ("chair-22-with-large-logo-bar", "chair-orig-22-sd-bar"),
+            ("chair-20-sd-bar", "chair-orig-22-sd-bar"),
+            ("chair-19-sd-bar", "chair-orig-22-sd-bar"),
+            ("pattern-sd-grey-bar", "pattern-hd-no-bar"),
+            ("pattern-sd-with-small-logo-bar", "pattern-hd-no-bar"),
+            ("pattern-sd-with-large-logo-bar", "pattern-hd-no-bar"),
+            ("doorknob-hd-no-bar", "(none)"),
+        ):
+            if (te / f"{name}.mp4").is_file():
+                m = index.search(query(te / f"{name}.mp4"))
+                te_rows.append((f"{name} → {src}", *_describe(m)))
 
-    # false matches: unrelated queries against an index of unrelated sources
-    t2 = time.perf_counter()
-    fm_url = f"sqlite:///{work / 'false.db'}"
-    upgrade(fm_url)
-    fm = FingerprintIndex(fm_url, None, autosave=False)
-    items = []
-    for i in range(n_false):
-        frames = synthetic_frames(30.0, width=160, height=90, fps=4, seed=10_000 + i, scene_s=5.0)
-        items.append((f"u{i}", fingerprint_video(frames, frame_rate=4)))
-    fm.add_many(items)
-    false_hits = 0
-    for i in range(n_false):
-        frames = synthetic_frames(10.0, width=160, height=90, fps=4, seed=50_000 + i, scene_s=5.0)
-        false_hits += int(bool(fm.search(fingerprint_video(frames, frame_rate=4))))
-    # and the real sample videos of other scenes
-    te_queries = [p for p in sorted(te.glob("*.mp4"))] if te.is_dir() else []
-    for p in te_queries:
-        false_hits += int(bool(fm.search(query(p))))
-    n_fq = n_false + len(te_queries)
-    log(f"false-match run: {time.perf_counter() - t2:.0f} s")
+    false_hits, n_fq, fm_frames = 0, 0, 0
+    te_queries: list[Path] = []
+    if false_matches:
+        # false matches: unrelated queries against an index of unrelated sources
+        t2 = time.perf_counter()
+        fm_url = f"sqlite:///{work / 'false.db'}"
+        upgrade(fm_url)
+        fm = FingerprintIndex(fm_url, None, autosave=False)
+        items = []
+        for i in range(n_false):
+            frames = synthetic_frames(
+                30.0, width=160, height=90, fps=4, seed=10_000 + i, scene_s=5.0
+            )
+            items.append((f"u{i}", fingerprint_video(frames, frame_rate=4)))
+        fm.add_many(items)
+        for i in range(n_false):
+            frames = synthetic_frames(
+                10.0, width=160, height=90, fps=4, seed=50_000 + i, scene_s=5.0
+            )
+            false_hits += int(bool(fm.search(fingerprint_query(frames, frame_rate=4))))
+        # and the real sample videos of other scenes
+        te_queries = sorted(te.glob("*.mp4")) if te.is_dir() else []
+        for p in te_queries:
+            false_hits += int(bool(fm.search(query(p))))
+        n_fq = n_false + len(te_queries)
+        log(f"false-match run: {time.perf_counter() - t2:.0f} s")
+        fm_frames = fm.n_frames
 
     total = sum(r.total for r in rows.values())
     n_found = sum(r.found for r in rows.values())
@@ -310,8 +373,9 @@ def run(quick: bool, log: Callable[[str], None]) -> str:
         "motion, texture and a cut every 5 s, plus the ThreatExchange samples chair-orig-22-sd-bar "
         "and pattern-hd-no-bar). Each transform is applied alone with ffmpeg to a random excerpt "
         "(12 s unless stated) of every source. Found = the best match is the source with "
-        f"|offset error| ≤ {TOLERANCE_S} s. Queries are fingerprinted at {QUERY_SAMPLE_FPS:g} frames/s, "
-        "sources at 1 frame/s + scene cuts; default thresholds (31 bits anchor, 48 bits vote). "
+        f"|offset error| ≤ {TOLERANCE_S} s. Queries are fingerprinted as `fingerprint_query` does "
+        f"({QUERY_SAMPLE_FPS:g} frames/s plus frames where the picture moves), sources at "
+        "1 frame/s + scene cuts; default thresholds (31 bits anchor, 48 bits vote). "
         "Logos are a still test-pattern image (small: 12 % of the width, large: 35 %) in the "
         "top-right corner.",
         "",
@@ -334,11 +398,13 @@ def run(quick: bool, log: Callable[[str], None]) -> str:
     lines += [
         "",
         f"False matches: **{false_hits}** of {n_fq} unrelated queries ({n_false} procedural 10 s clips "
-        f"with other seeds + {len(te_queries)} upstream sample videos) against an index of "
-        f"{n_false} unrelated procedural sources of 30 s ({fm.n_frames} frame hashes).",
+        f"with other seeds + {len(te_queries)} upstream sample videos, all fingerprinted as "
+        "queries) against an index of "
+        f"{n_false} unrelated procedural sources of 30 s ({fm_frames} frame hashes).",
         "",
         f"Search time per query, fingerprinting excluded (small index, {len(q_times)} queries): median "
-        f"{1000 * float(np.median(q_times)):.1f} ms.",
+        f"{1000 * float(np.median(q_times)):.1f} ms (FAISS's threads make it swing with the "
+        "machine's load).",
     ]
     return "\n".join(lines)
 
@@ -391,17 +457,35 @@ def write_section(key: str, title: str, command: str, body: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer, shorter sources")
+    parser.add_argument(
+        "--sources", help="comma-separated substrings of source ids to query (others only indexed)"
+    )
+    parser.add_argument("--transforms", help="comma-separated substrings of transform names")
+    parser.add_argument("--no-false-matches", action="store_true", help="skip the false-match part")
+    parser.add_argument("--work", type=Path, help="folder kept between runs (generated sources)")
     args = parser.parse_args()
 
     def log(msg: str) -> None:
         print(msg, file=sys.stderr, flush=True)
 
+    def split(v: str | None) -> list[str] | None:
+        return [x.strip() for x in v.split(",") if x.strip()] if v else None
+
+    subset = bool(args.sources or args.transforms or args.no_false_matches)
     t0 = time.perf_counter()
-    body = run(args.quick, log)
+    body = run(
+        args.quick,
+        log,
+        only_sources=split(args.sources),
+        only_transforms=split(args.transforms),
+        false_matches=not args.no_false_matches,
+        work=args.work,
+    )
     body += f"\n\nWall time of the run: {time.perf_counter() - t0:.0f} s."
-    cmd = "python -m bench.fingerprint_robustness" + (" --quick" if args.quick else "")
-    title = "Robustness (quick run)" if args.quick else "Robustness"
-    write_section("fingerprint_robustness", title, cmd, body)
+    if not subset:
+        cmd = "python -m bench.fingerprint_robustness" + (" --quick" if args.quick else "")
+        title = "Robustness (quick run)" if args.quick else "Robustness"
+        write_section("fingerprint_robustness", title, cmd, body)
     print(body)
 
 

@@ -7,6 +7,7 @@ sampled frames are hashed in batches, so memory stays bounded whatever the video
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 from collections.abc import Generator, Iterable
@@ -176,29 +177,46 @@ def bar_crop(luma: npt.NDArray[np.float32]) -> tuple[int, int, int, int]:
     """Letterbox/pillarbox bars of a batch of frames ``(n, h, w)``: ``(top, bottom, left, right)``.
 
     A bar is a run of rows (columns) from an edge that is flat and dark on every frame of the
-    batch. Nothing is cropped when the bars would leave less than 30 % of a dimension.
+    batch. Bars come in pairs: a bar narrower than the opposite one grows to its width where its
+    rows (columns) are mostly flat (3/4 of their length), so a logo drawn partly over one bar
+    does not hide it. Nothing is cropped when the bars would leave less than 30 % of a dimension.
     """
     y = np.asarray(luma, dtype=np.float32)
-    _, h, w = y.shape
+    n, h, w = y.shape
 
-    def edges(
-        mean: npt.NDArray[np.float32], std: npt.NDArray[np.float32], size: int
-    ) -> tuple[int, int]:
-        flat = np.all((std < 8.0) & (mean < 72.0), axis=0)
+    def edges(lines: npt.NDArray[np.float32], size: int) -> tuple[int, int]:
+        # lines (n, size, length), cut in pieces of 4 or more samples: a line is flat when all
+        # its pieces are dark and, together, flat; "mostly flat" when 3/4 of them are
+        pieces = max(1, min(16, lines.shape[2] // 4))
+        step = lines.shape[2] // pieces
+        chunks = lines[:, :, : pieces * step].reshape(n, size, pieces, step)
+        mean = chunks.mean(axis=3)
+        var = chunks.var(axis=3)
+        dark = (var < 64.0) & (mean < 72.0)
+        k = np.maximum(dark.sum(axis=2), 1)
+        m = (mean * dark).sum(axis=2) / k
+        together = ((var + mean * mean) * dark).sum(axis=2) / k - m * m < 64.0
+        flat = np.all(dark.all(axis=2) & together, axis=0)
+        mostly = np.all((dark.mean(axis=2) >= 0.75) & together, axis=0)
         if flat.all():
             return 0, 0
-        first = int(np.argmax(~flat))
-        last = int(np.argmax(~flat[::-1]))
+
+        def run(f: npt.NDArray[np.bool_]) -> int:
+            return size if f.all() else int(np.argmax(~f))
+
+        first, last = run(flat), run(flat[::-1])
+        # bars come in pairs: a bar narrower than its opposite one grows to it where its lines
+        # are mostly flat (a logo drawn partly over the bar)
+        first = max(first, min(run(mostly), last))
+        last = max(last, min(run(mostly[::-1]), first))
         if first + last > 0.7 * size:
             return 0, 0
         return first, last
 
     # rows are judged on every 4th column and columns on every 4th row: a bar is flat, so a
     # quarter of its pixels tell the same as all of them, at an eighth of the memory traffic
-    rows = y[:, :, ::4]
-    cols = y[:, ::4, :]
-    top, bottom = edges(rows.mean(axis=2), rows.std(axis=2), h)
-    left, right = edges(cols.mean(axis=1), cols.std(axis=1), w)
+    top, bottom = edges(y[:, :, ::4], h)
+    left, right = edges(np.swapaxes(y[:, ::4, :], 1, 2), w)
     return top, bottom, left, right
 
 
@@ -228,8 +246,39 @@ def overlay_mask(luma: npt.NDArray[np.float32], grid: int = 16) -> npt.NDArray[n
     return mask
 
 
+def _segments(n: int, cuts: npt.NDArray[np.bool_] | None) -> list[slice]:
+    """Runs of frames ``[0, n)`` split before every frame marked in ``cuts`` (scene changes)."""
+    if cuts is None or n == 0:
+        return [slice(0, n)]
+    starts = [0, *(int(i) for i in np.nonzero(cuts[1:n])[0] + 1), n]
+    return [slice(a, b) for a, b in itertools.pairwise(starts)]
+
+
+def _crop_box(
+    h: int, w: int, bars: tuple[int, int, int, int]
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+    """The picture box (bars removed) and the central-region box ``(y0, y1, x0, x1)`` of frames.
+
+    The central region is the frame's centre with :data:`CROP` cut from each border of the
+    *frame* (what a copy cropped at its borders keeps), bars removed; when the bars alone are
+    that wide, it is the picture's centre instead.
+    """
+    top, bottom, left, right = bars
+    pic = (top, h - bottom, left, w - right)
+    dh, dw = round(h * CROP), round(w * CROP)
+    box = (max(top, dh), h - max(bottom, dh), max(left, dw), w - max(right, dw))
+    if box == pic:
+        ph, pw = h - top - bottom, w - left - right
+        ch, cw = round(ph * CROP), round(pw * CROP)
+        box = (top + ch, h - bottom - ch, left + cw, w - right - cw)
+    return pic, box
+
+
 def _hash_batch(
-    luma: npt.NDArray[np.float32], remove_bars: bool, fill_overlays: bool = False
+    luma: npt.NDArray[np.float32],
+    remove_bars: bool,
+    fill_overlays: bool = False,
+    cuts: npt.NDArray[np.bool_] | None = None,
 ) -> tuple[
     npt.NDArray[np.uint8],
     npt.NDArray[np.int32],
@@ -237,22 +286,39 @@ def _hash_batch(
     npt.NDArray[np.uint8],
     npt.NDArray[np.uint8],
 ]:
+    """Hashes, qualities, mirror, central-region and overlay-filled hashes of frames ``(n, h, w)``.
+
+    Bars are judged per shot: the batch is split before the frames marked in ``cuts``, so a
+    letterboxed part next to a full-frame part (a compilation) loses its bars all the same.
+    Frames with the same boxes are hashed together.
+    """
     y = np.asarray(luma, dtype=np.float32)
-    if remove_bars:
-        top, bottom, left, right = bar_crop(y)
-        if top or bottom or left or right:
-            y = y[:, top : y.shape[1] - bottom, left : y.shape[2] - right]
-    hashes, quality, mirror = pdq_with_mirror(y)
-    _, h, w = y.shape
-    dh, dw = round(h * CROP), round(w * CROP)
-    crop = bits_from_coeffs(dct16(downsample64(y[:, dh : h - dh, dw : w - dw])))
+    n, h, w = y.shape
+    boxes: dict[tuple[tuple[int, int, int, int], tuple[int, int, int, int]], list[slice]] = {}
+    for seg in _segments(n, cuts) if remove_bars else [slice(0, n)]:
+        bars = bar_crop(y[seg]) if remove_bars else (0, 0, 0, 0)
+        boxes.setdefault(_crop_box(h, w, bars), []).append(seg)
+    hashes = np.empty((n, HASH_BYTES), np.uint8)
+    mirror = np.empty((n, HASH_BYTES), np.uint8)
+    crop = np.empty((n, HASH_BYTES), np.uint8)
+    quality = np.empty(n, np.int32)
+    painted_hashes: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]] = []
+    for (pic, box), segs in boxes.items():
+        idx = np.concatenate([np.arange(s.start, s.stop) for s in segs])
+        sel = y if len(idx) == n else y[idx]
+        p = sel[:, pic[0] : pic[1], pic[2] : pic[3]]
+        hashes[idx], quality[idx], mirror[idx] = pdq_with_mirror(p)
+        crop[idx] = bits_from_coeffs(dct16(downsample64(sel[:, box[0] : box[1], box[2] : box[3]])))
+        mask = overlay_mask(p) if fill_overlays else None
+        if mask is not None:
+            painted = p.copy()
+            painted[:, mask] = p[:, ~mask].mean(axis=1)[:, None]
+            painted_hashes.append((idx, bits_from_coeffs(dct16(downsample64(painted)))))
     filled = hashes
-    mask = overlay_mask(y) if fill_overlays else None
-    if mask is not None:
-        painted = y.copy()
-        means = y[:, ~mask].mean(axis=1)
-        painted[:, mask] = means[:, None]
-        filled = bits_from_coeffs(dct16(downsample64(painted)))
+    if painted_hashes:
+        filled = hashes.copy()
+        for idx, ph in painted_hashes:
+            filled[idx] = ph
     return hashes, quality, mirror, crop, filled
 
 
@@ -340,6 +406,7 @@ def fingerprint_video(
     skip_loop_filter: bool = False,
     keyframes_only: bool = False,
     max_seconds: float | None = None,
+    motion_bits: int | None = None,
 ) -> VideoFingerprint:
     """Fingerprint a video file, or a sequence of frames, into per-frame PDQ hashes.
 
@@ -348,8 +415,9 @@ def fingerprint_video(
     ``(h, w)`` uint8 frames at ``frame_rate``. Frames are sampled at ``sample_fps`` on the grid
     ``k / sample_fps`` (``None`` or 0: every frame), plus scene changes: every frame whose coarse
     hash (PDQ of a small thumbnail) is more than ``scene_bits`` bits from the previous decoded
-    frame's (``None`` disables), at least ``min_scene_gap`` seconds after the previous sample. Letterbox/pillarbox bars are cropped
-    when ``remove_bars``. With ``fill_overlays`` (for queries), static overlays over moving
+    frame's (``None`` disables), at least ``min_scene_gap`` seconds after the previous sample.
+    Letterbox/pillarbox bars are cropped when ``remove_bars``, judged per shot (between scene
+    changes) within a batch. With ``fill_overlays`` (for queries), static overlays over moving
     content (logos) are detected per batch and ``filled`` holds the hashes of the frames with
     them painted over. Frames with quality below ``min_quality`` are dropped. ``threads`` is the
     decoder's thread count (0: FFmpeg decides; the default 1 does the most work per CPU second,
@@ -360,8 +428,10 @@ def fingerprint_video(
     about 3 bits of extra distance per hash on re-encoded video). ``keyframes_only`` (files only)
     decodes and hashes the key frames alone, whatever their spacing: a cheap look at a video,
     for example to confirm a source that another signal already named.
-    ``max_seconds`` stops after that much of the video. Raises :class:`FingerprintError` on
-    bad input.
+    ``max_seconds`` stops after that much of the video. With ``motion_bits``, a frame is also
+    sampled whenever its coarse hash is more than that many bits from the last sampled frame's
+    (dense sampling where the picture moves fast, for queries). Raises
+    :class:`FingerprintError` on bad input.
     """
     if sample_fps is not None and sample_fps < 0:
         raise FingerprintError("sample_fps must be positive (or None for every frame)")
@@ -395,9 +465,14 @@ def fingerprint_video(
     buf: npt.NDArray[np.float32] | None = None
     count = 0
     batch_t: list[float] = []
+    # per sampled frame of the batch: whether a scene change came since the previous sample
+    batch_cut: list[bool] = []
+    cut_pending = False
     next_t = -math.inf
     last_t = -math.inf
     last_coarse: npt.NDArray[np.uint8] | None = None
+    # coarse hash of the last sampled frame (motion sampling)
+    taken_coarse: npt.NDArray[np.uint8] | None = None
     decoded = 0
     last_frame_t = 0.0
 
@@ -405,7 +480,8 @@ def fingerprint_video(
         nonlocal count
         if not count or buf is None:
             return
-        h, q, m, c, f = _hash_batch(buf[:count], remove_bars, fill_overlays)
+        cuts = np.asarray(batch_cut, dtype=bool) if scene_bits is not None else None
+        h, q, m, c, f = _hash_batch(buf[:count], remove_bars, fill_overlays, cuts)
         out_h.append(h)
         out_q.append(q)
         out_m.append(m)
@@ -413,6 +489,7 @@ def fingerprint_video(
         out_f.append(f)
         out_t.extend(batch_t)
         batch_t.clear()
+        batch_cut.clear()
         count = 0
 
     for t, frame in frames_iter:
@@ -422,16 +499,25 @@ def fingerprint_video(
         decoded += 1
         last_frame_t = t
         take = every or t >= next_t - 1e-6
-        if scene_bits is not None and not every:
+        if (scene_bits is not None or motion_bits is not None) and not every:
             coarse = _coarse_hash(frame, is_av)
             if (
-                not take
+                scene_bits is not None
                 and last_coarse is not None
-                and t - last_t >= min_scene_gap - 1e-6
                 and int(_POPCOUNT[np.bitwise_xor(coarse, last_coarse)].sum()) > scene_bits
+            ):
+                cut_pending = True
+                take = take or t - last_t >= min_scene_gap - 1e-6
+            if (
+                not take
+                and motion_bits is not None
+                and taken_coarse is not None
+                and int(_POPCOUNT[np.bitwise_xor(coarse, taken_coarse)].sum()) > motion_bits
             ):
                 take = True
             last_coarse = coarse
+            if take:
+                taken_coarse = coarse
         if not take:
             continue
         # sampled frames go straight into a reused (batch, h, w) buffer; a batch holds frames
@@ -453,6 +539,8 @@ def fingerprint_video(
             buf[count] = array_luma
         count += 1
         batch_t.append(t)
+        batch_cut.append(cut_pending)
+        cut_pending = False
         last_t = t
         if not every:
             next_t = (math.floor(t * sample_fps + 1e-6) + 1) / sample_fps  # type: ignore[operator]
@@ -484,11 +572,25 @@ def fingerprint_video(
     return fp
 
 
+#: Coarse-hash bits a query's picture may move before another frame is sampled (see
+#: :func:`fingerprint_query`).
+QUERY_MOTION_BITS = 48
+
+
 def fingerprint_query(
     source: str | os.PathLike[str] | Iterable[npt.NDArray[np.uint8]],
     *,
     sample_fps: float = 4.0,
+    motion_bits: int | None = QUERY_MOTION_BITS,
     **options: Any,
 ) -> VideoFingerprint:
-    """Fingerprint a query video the way search works best: 4 frames/s and overlays filled."""
-    return fingerprint_video(source, sample_fps=sample_fps, fill_overlays=True, **options)
+    """Fingerprint a query video the way search works best: 4 frames/s and overlays filled.
+
+    Between grid points, a frame is also sampled whenever the picture moved more than
+    ``motion_bits`` (coarse-hash bits) since the last sampled one: in shaky or fast footage PDQ
+    hashes change within a few frames, and registration's 1 frame/s samples are only found by
+    a query frame close to them in time.
+    """
+    return fingerprint_video(
+        source, sample_fps=sample_fps, fill_overlays=True, motion_bits=motion_bits, **options
+    )
