@@ -39,8 +39,8 @@ MAX_AREA = 80_000_000
 MIN_SIDE = 8
 #: Share of the width and height cut from each border for the crop hashes.
 CROP = 0.1
-#: Most bytes of float32 luminance held in one batch of sampled frames.
-BATCH_BYTES = 128 * 1024 * 1024
+#: Most bytes of float32 luminance held in one batch of sampled frames (16 frames of 720p).
+BATCH_BYTES = 64 * 1024 * 1024
 
 _Skip = Literal["NONREF", "NONKEY"]
 
@@ -279,6 +279,7 @@ def _hash_batch(
     remove_bars: bool,
     fill_overlays: bool = False,
     cuts: npt.NDArray[np.bool_] | None = None,
+    crop_hashes: bool = True,
 ) -> tuple[
     npt.NDArray[np.uint8],
     npt.NDArray[np.int32],
@@ -300,7 +301,9 @@ def _hash_batch(
         boxes.setdefault(_crop_box(h, w, bars), []).append(seg)
     hashes = np.empty((n, HASH_BYTES), np.uint8)
     mirror = np.empty((n, HASH_BYTES), np.uint8)
-    crop = np.empty((n, HASH_BYTES), np.uint8)
+    crop = (
+        np.empty((n, HASH_BYTES), np.uint8) if crop_hashes else np.zeros((n, HASH_BYTES), np.uint8)
+    )
     quality = np.empty(n, np.int32)
     painted_hashes: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]] = []
     for (pic, box), segs in boxes.items():
@@ -308,7 +311,10 @@ def _hash_batch(
         sel = y if len(idx) == n else y[idx]
         p = sel[:, pic[0] : pic[1], pic[2] : pic[3]]
         hashes[idx], quality[idx], mirror[idx] = pdq_with_mirror(p)
-        crop[idx] = bits_from_coeffs(dct16(downsample64(sel[:, box[0] : box[1], box[2] : box[3]])))
+        if crop_hashes:
+            crop[idx] = bits_from_coeffs(
+                dct16(downsample64(sel[:, box[0] : box[1], box[2] : box[3]]))
+            )
         mask = overlay_mask(p) if fill_overlays else None
         if mask is not None:
             painted = p.copy()
@@ -407,6 +413,7 @@ def fingerprint_video(
     keyframes_only: bool = False,
     max_seconds: float | None = None,
     motion_bits: int | None = None,
+    crop_hashes: bool = True,
 ) -> VideoFingerprint:
     """Fingerprint a video file, or a sequence of frames, into per-frame PDQ hashes.
 
@@ -431,7 +438,8 @@ def fingerprint_video(
     ``max_seconds`` stops after that much of the video. With ``motion_bits``, a frame is also
     sampled whenever its coarse hash is more than that many bits from the last sampled frame's
     (dense sampling where the picture moves fast, for queries). Raises
-    :class:`FingerprintError` on bad input.
+    :class:`FingerprintError` on bad input. ``crop_hashes`` computes the central-region hashes
+    (``crop``), which only registration uses; queries skip them.
     """
     if sample_fps is not None and sample_fps < 0:
         raise FingerprintError("sample_fps must be positive (or None for every frame)")
@@ -481,7 +489,7 @@ def fingerprint_video(
         if not count or buf is None:
             return
         cuts = np.asarray(batch_cut, dtype=bool) if scene_bits is not None else None
-        h, q, m, c, f = _hash_batch(buf[:count], remove_bars, fill_overlays, cuts)
+        h, q, m, c, f = _hash_batch(buf[:count], remove_bars, fill_overlays, cuts, crop_hashes)
         out_h.append(h)
         out_q.append(q)
         out_m.append(m)
@@ -563,7 +571,7 @@ def fingerprint_video(
         quality,
         mirror=mirror,
         duration=float(duration),
-        crop=crop,
+        crop=crop if crop_hashes else None,
         frames_decoded=decoded,
         filled=filled if fill_overlays else None,
     )
@@ -589,8 +597,10 @@ def fingerprint_query(
     Between grid points, a frame is also sampled whenever the picture moved more than
     ``motion_bits`` (coarse-hash bits) since the last sampled one: in shaky or fast footage PDQ
     hashes change within a few frames, and registration's 1 frame/s samples are only found by
-    a query frame close to them in time.
+    a query frame close to them in time. The central-region hashes, which only registration
+    uses, are not computed (``crop`` is ``None``).
     """
+    options.setdefault("crop_hashes", False)
     return fingerprint_video(
         source, sample_fps=sample_fps, fill_overlays=True, motion_bits=motion_bits, **options
     )

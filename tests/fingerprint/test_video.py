@@ -243,3 +243,15 @@ def test_limited_range_table_matches_the_formula(v: int) -> None:
 
     want = min(max((v - 16.0) * 255.0 / 219.0, 0.0), 255.0)
     assert abs(float(_LIMITED_TO_FULL[v]) - want) < 1e-3
+
+
+def test_queries_skip_the_central_region_hashes(source_video: Callable[[int], Path]) -> None:
+    from provenance.fingerprint import fingerprint_query
+
+    reg = fingerprint_video(source_video(1))
+    q = fingerprint_query(source_video(1))
+    assert reg.crop is not None and q.crop is None
+    # the rest is computed the same way: the registration's frames are among the query's
+    same = np.isin(np.round(q.times, 6), np.round(reg.times, 6))
+    assert same.sum() == len(reg)
+    np.testing.assert_array_equal(q.hashes[same], reg.hashes)
