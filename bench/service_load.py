@@ -293,6 +293,15 @@ def main() -> None:
         + ", ".join(f"{mb:.0f} MB" for _, mb in rss[len(rss) - 5 :])
         + "."
     )
+    lines.append("")
+    lines.append(
+        "Verify modes: `auto` (the default) runs every signal and, when the watermark already "
+        "names a registered generation, confirms the video on its key frames (about 5 decoded "
+        "frames per 10 s at 2 s key-frame spacing) instead of decoding every reference frame; "
+        "whenever those do not confirm the same generation it searches in full. `full` always "
+        "decodes and hashes at 4 frames/s (plus motion frames); the audio-stripped and unrelated "
+        "rows get that full search under `auto` too, since no watermark names a generation."
+    )
     if len(verify_rss) > 1:
         lines.append("")
         lines.append(

@@ -21,6 +21,9 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     # worker processes give the parallelism; numeric libraries stay single-threaded in each
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
+    # heavy work runs on a thread pool; glibc gives each thread its own malloc arena by default,
+    # and a worker's memory then creeps up as more threads take a turn: two arenas are plenty
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
 
     s = load_settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
