@@ -19,7 +19,12 @@ import numpy as np
 import numpy.typing as npt
 
 from provenance.fingerprint.errors import FingerprintError
-from provenance.fingerprint.mih import DEFAULT_FLIPS, DEFAULT_TABLES, MultiIndexHash
+from provenance.fingerprint.mih import (
+    DEFAULT_FLIPS,
+    DEFAULT_TABLES,
+    MultiIndexHash,
+    check_batch,
+)
 from provenance.fingerprint.pdq import HASH_BITS, HASH_BYTES
 
 #: Above this many hashes the index is approximate.
@@ -95,21 +100,9 @@ class HashIndex:
         """Number of indexed hashes."""
         return self._mih.ntotal if self._mih is not None else int(self._index.ntotal)
 
-    @staticmethod
-    def _check(
-        hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        h = np.ascontiguousarray(hashes, dtype=np.uint8)
-        i = np.ascontiguousarray(ids, dtype=np.int64)
-        if h.ndim != 2 or h.shape[1] != HASH_BYTES or i.ndim != 1 or len(h) != len(i):
-            raise FingerprintError(
-                f"expected (n, 32) hashes and n ids, got {h.shape} and {i.shape}"
-            )
-        return h, i
-
     def build(self, hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]) -> None:
         """Replace the contents with ``hashes``; the kind follows the size."""
-        h, i = self._check(hashes, ids)
+        h, i = check_batch(hashes, ids)
         if len(h) > self.approx_min and self.approx == "mih":
             self._index = self._flat()
             self._mih = self._new_mih()
@@ -144,7 +137,7 @@ class HashIndex:
 
     def add(self, hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]) -> None:
         """Add hashes; an exact index that grows past ``approx_min`` becomes approximate."""
-        h, i = self._check(hashes, ids)
+        h, i = check_batch(hashes, ids)
         if not len(h):
             return
         if self._mih is not None:

@@ -62,6 +62,17 @@ def _flip_masks(bits: int, flips: int) -> npt.NDArray[np.uint32]:
     return np.asarray(masks, dtype=np.uint32)
 
 
+def check_batch(
+    hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
+    """``hashes`` as contiguous ``(n, 32)`` uint8 and ``ids`` as ``(n,)`` int64, or an error."""
+    h = np.ascontiguousarray(hashes, dtype=np.uint8)
+    i = np.ascontiguousarray(ids, dtype=np.int64)
+    if h.ndim != 2 or h.shape[1] != HASH_BYTES or i.ndim != 1 or len(h) != len(i):
+        raise FingerprintError(f"expected (n, 32) hashes and n ids, got {h.shape} and {i.shape}")
+    return h, i
+
+
 class MultiIndexHash:
     """A multi-index hash of ``(n, 32)`` uint8 hashes keyed by int64 ids (see the module doc)."""
 
@@ -141,22 +152,10 @@ class MultiIndexHash:
             out[:, s : s + _KEY_BLOCK] = packed.view("<u4").T & mask
         return out
 
-    @staticmethod
-    def _check(
-        hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]
-    ) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int64]]:
-        h = np.ascontiguousarray(hashes, dtype=np.uint8)
-        i = np.ascontiguousarray(ids, dtype=np.int64)
-        if h.ndim != 2 or h.shape[1] != HASH_BYTES or i.ndim != 1 or len(h) != len(i):
-            raise FingerprintError(
-                f"expected (n, 32) hashes and n ids, got {h.shape} and {i.shape}"
-            )
-        return h, i
-
     # -- writes ----------------------------------------------------------------------------
     def build(self, hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]) -> None:
         """Replace the contents with ``hashes``; the key length follows the size."""
-        h, i = self._check(hashes, ids)
+        h, i = check_batch(hashes, ids)
         if len(h) >= 2**32:
             raise FingerprintError("at most 2**32 - 1 hashes per multi-index hash")
         self._set_bits(self.key_bits_setting or mih_key_bits(len(h)))
@@ -176,7 +175,7 @@ class MultiIndexHash:
 
     def add(self, hashes: npt.NDArray[np.uint8], ids: npt.NDArray[np.int64]) -> None:
         """Append hashes, merging them into every table (each key's rows stay in row order)."""
-        h, i = self._check(hashes, ids)
+        h, i = check_batch(hashes, ids)
         if not len(h):
             return
         if not self._rows:
@@ -320,7 +319,7 @@ class MultiIndexHash:
             raise FingerprintError(f"corrupt multi-index hash ({exc})") from exc
         if codes.dtype != np.uint8 or ids.dtype != np.int64:
             raise FingerprintError("corrupt multi-index hash (hash or id type)")
-        codes, ids = self._check(codes, ids)
+        codes, ids = check_batch(codes, ids)
         fresh = MultiIndexHash(
             tables=tables, key_bits=bits or None, flips=flips, max_bucket=max_bucket, seed=seed
         )
