@@ -49,15 +49,7 @@ def read_labelled(path: str | Path) -> list[Example]:
     except UnicodeDecodeError as exc:
         raise BadPrompt(f"{p}: not valid UTF-8 (byte {exc.start})") from exc
     out: list[Example] = []
-    for n, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise BadPrompt(f"{p}:{n}: not JSON ({exc.msg})") from exc
-        if not isinstance(obj, dict) or not isinstance(obj.get("prompt"), str):
-            raise BadPrompt(f"{p}:{n}: needs a string 'prompt'")
+    for n, obj in iter_jsonl_prompts(text, str(p)):
         label = obj.get("label")
         if label not in LABELS:
             raise BadPrompt(f"{p}:{n}: label must be one of {', '.join(LABELS)}")
