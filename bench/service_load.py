@@ -33,6 +33,7 @@ from pathlib import Path
 import httpx
 
 from bench._report import write_section
+from bench.procstat import rss_mb
 
 PROMPTS = [
     "a calm piano piece for a rainy afternoon",
@@ -48,25 +49,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children (uvicorn workers), in MB."""
-    total = 0
-    pids = [pid]
-    try:
-        out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
-        pids += [int(p) for p in out.split()]
-    except OSError:
-        pass
-    for p in pids:
-        try:
-            for line in Path(f"/proc/{p}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return total / 1024
 
 
 def _run(
@@ -210,14 +192,14 @@ def main() -> None:
             return c.post("/v1/screen", json={"prompt": PROMPTS[i % len(PROMPTS)]})
 
         _run(url, api_key, 400, 4, screen)  # warm-up: every worker loads the registry
-        rss.append((0, _rss_mb(server.pid)))
+        rss.append((0, rss_mb(server.pid)))
         rows.append(_wrk(url, api_key, args.seconds, args.connections, tmp))
         done = 0
         step = max(1, args.soak // 5)
         while done < args.soak:
             _lat, errors, _wall = _run(url, api_key, step, 8, screen)
             done += step
-            rss.append((done, _rss_mb(server.pid)))
+            rss.append((done, rss_mb(server.pid)))
             if errors:
                 rows.append({"endpoint": "soak errors", "requests": step, "rps": 0.0,
                              "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors})  # fmt: skip
@@ -262,14 +244,14 @@ def main() -> None:
              [unrelated.read_bytes()], max(20, args.verify // 4)),
         ]:  # fmt: skip
             rows.append(_summary(label, *_run(url, api_key, n, 4, poster(query, blobs))))
-            rss.append((done, _rss_mb(server.pid)))
-        verify_rss.append((0, _rss_mb(server.pid)))
+            rss.append((done, rss_mb(server.pid)))
+        verify_rss.append((0, rss_mb(server.pid)))
         vdone = 0
         vstep = max(1, args.verify_soak // 5)
         while vdone < args.verify_soak:
             _lat, errors, _wall = _run(url, api_key, vstep, 4, poster("", copies))
             vdone += vstep
-            verify_rss.append((vdone, _rss_mb(server.pid)))
+            verify_rss.append((vdone, rss_mb(server.pid)))
             if errors:
                 rows.append({"endpoint": "verify soak errors", "requests": vstep, "rps": 0.0,
                              "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors})  # fmt: skip

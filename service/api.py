@@ -7,6 +7,7 @@ size cap; media longer than ``sync_verify_max_s`` is verified as a background jo
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -23,15 +24,15 @@ from service import pipeline
 from service.auth import Principal
 from service.context import Services
 from service.deps import principal, require
-from service.media import MediaError, MediaInfo, decode_audio, probe
-from service.pipeline import GenerateInput, PipelineError, ScreenedOut
+from service.media import MediaError, MediaInfo, OverSyncBudget, decode_audio, probe
+from service.pipeline import PipelineError, ScreenedOut
 from service.problems import Problem
+from service.requests import GenerateRequest, ScreenRequest
+from service.signals.watermark import detect_mark
 from service.uploads import StoredUpload, UploadTooLarge, save_upload
 
 router = APIRouter(prefix="/v1")
 T = TypeVar("T")
-
-MAX_PROMPT = 10_000
 
 
 def services(request: Request) -> Services:
@@ -96,15 +97,9 @@ async def _uploaded(svc: Services, file: UploadFile) -> AsyncIterator[StoredUplo
 # -- screening ------------------------------------------------------------------------------
 
 
-class ScreenIn(BaseModel):
-    prompt: str = Field(max_length=MAX_PROMPT * 4)
-    tier: Literal["free", "pro", "enterprise"] = "free"
-    user_id: str | None = Field(None, max_length=128)
-
-
 @router.post("/screen", tags=["screening"])
 async def screen(
-    body: ScreenIn, svc: Svc, _: Annotated[Principal, Depends(require("screen"))]
+    body: ScreenRequest, svc: Svc, _: Annotated[Principal, Depends(require("screen"))]
 ) -> JSONResponse:
     """Screen a prompt for voice impersonation: action, reasons, matched identities, suggestion.
 
@@ -121,40 +116,14 @@ async def screen(
 # -- generation -----------------------------------------------------------------------------
 
 
-class GenerateIn(BaseModel):
-    prompt: str = Field(min_length=1, max_length=MAX_PROMPT)
-    kind: Literal["video", "audio"] = "video"
-    tier: Literal["free", "pro", "enterprise"] = "free"
-    duration_s: float = Field(10.0, ge=0.5, le=120)
-    width: int = Field(640, ge=64, le=1920)
-    height: int = Field(360, ge=64, le=1080)
-    fps: int = Field(30, ge=1, le=60)
-    preset_id: str | None = Field(None, max_length=128)
-    seed: int | None = Field(None, ge=0, le=2**32 - 1)
-    audio_format: Literal["flac", "wav"] = "flac"
-    user_id: str | None = Field(None, max_length=128, description="Admin keys only.")
-
-
 @router.post("/generate", tags=["generation"], status_code=201)
 def generate(
-    body: GenerateIn, svc: Svc, who: Annotated[Principal, Depends(require("generate"))]
+    body: GenerateRequest, svc: Svc, who: Annotated[Principal, Depends(require("generate"))]
 ) -> dict[str, Any]:
     """Screen the prompt, generate, watermark, fingerprint and register. 403 when screened out."""
     if body.user_id and not who.has("admin"):
         raise Problem(403, "only admin keys may generate on behalf of another user")
-    inp = GenerateInput(
-        prompt=body.prompt,
-        user_id=body.user_id or f"key:{who.key_id}",
-        kind=body.kind,
-        tier=body.tier,
-        duration_s=body.duration_s,
-        width=body.width,
-        height=body.height,
-        fps=body.fps,
-        preset_id=body.preset_id,
-        seed=body.seed,
-        audio_format=body.audio_format,
-    )
+    inp = body.model_copy(update={"user_id": body.user_id or f"key:{who.key_id}"})
     try:
         with svc.heavy:
             result = pipeline.generate(svc, inp)
@@ -260,29 +229,43 @@ async def verify(
     except MediaError as exc:
         up.path.unlink(missing_ok=True)
         raise _bad_media(exc) from None
-    if info.duration_s > svc.settings.sync_verify_max_s:
-        job, _fut = svc.jobs.submit(
-            "verify",
-            lambda: _verify_result(svc, up, admin, mode, info),
-            owner_key_id=who.key_id,
-            cleanup=lambda: up.path.unlink(missing_ok=True),
-        )
-        return JSONResponse(
-            _job_view(svc.jobs.get(job.id) or job),
-            status_code=202,
-            headers={"Location": f"/v1/jobs/{job.id}"},
-        )
-    try:
-        result = await run_in_threadpool(_verify_result, svc, up, admin, mode, info)
-    except (MediaError, ValueError) as exc:
-        raise _bad_media(exc) from None
-    finally:
-        up.path.unlink(missing_ok=True)
-    return JSONResponse(result)
+    budget = svc.settings.sync_verify_max_s
+    if info.duration_s <= budget:
+        # the container's word is not trusted: decoding stops at the budget, and the file
+        # becomes a job as soon as it decodes to more
+        try:
+            result = await run_in_threadpool(_verify_result, svc, up, admin, mode, info, budget)
+        except OverSyncBudget:
+            pass
+        except (MediaError, ValueError) as exc:
+            up.path.unlink(missing_ok=True)
+            raise _bad_media(exc) from None
+        except BaseException:
+            up.path.unlink(missing_ok=True)
+            raise
+        else:
+            up.path.unlink(missing_ok=True)
+            return JSONResponse(result)
+    job, _fut = svc.jobs.submit(
+        "verify",
+        lambda: _verify_result(svc, up, admin, mode, info),
+        owner_key_id=who.key_id,
+        cleanup=lambda: up.path.unlink(missing_ok=True),
+    )
+    return JSONResponse(
+        _job_view(svc.jobs.get(job.id) or job),
+        status_code=202,
+        headers={"Location": f"/v1/jobs/{job.id}"},
+    )
 
 
 def _verify_result(
-    svc: Services, up: StoredUpload, admin: bool, mode: pipeline.VerifyMode, info: MediaInfo
+    svc: Services,
+    up: StoredUpload,
+    admin: bool,
+    mode: pipeline.VerifyMode,
+    info: MediaInfo,
+    budget_s: float | None = None,
 ) -> dict[str, Any]:
     with svc.heavy:
         result = pipeline.verify(
@@ -292,6 +275,7 @@ def _verify_result(
             admin=admin,
             options=pipeline.VerifyOptions(mode=mode),
             info=info,
+            budget_s=budget_s,
         )
     svc.metrics.verdicts.labels(result["verdict"]).inc()
     return result
@@ -360,11 +344,9 @@ async def audio_detect(
     file: Annotated[UploadFile, File(description="Any audio (or video with audio).")],
 ) -> dict[str, Any]:
     """Detect the platform's watermark: found, payload, p-value and marked segments."""
-    from watermark import detect
-
     async with _uploaded(svc, file) as up:
-        samples, rate = await _heavy(svc, decode_audio, up.path, svc.limits)
-        det = await _heavy(svc, detect, samples, rate, svc.watermark_key)
+        info = await run_in_threadpool(probe, up.path, svc.limits)
+        det = await _heavy(svc, detect_mark, svc, up.path, info.duration_s)
     return {
         "found": bool(det.found),
         "payload": det.payload.hex() if det.payload else None,
@@ -390,7 +372,15 @@ async def register_video(
         raise Problem(422, f"ids starting with {pipeline.GEN_VIDEO_PREFIX!r} are reserved")
     async with _uploaded(svc, file) as up:
         await run_in_threadpool(probe, up.path, svc.limits)
-        fp = await _heavy(svc, fingerprint_video, up.path)
+        fp = await _heavy(
+            svc,
+            partial(
+                fingerprint_video,
+                max_decode_seconds=svc.limits.max_duration_s,
+                max_frame_pixels=svc.limits.max_pixels,
+            ),
+            up.path,
+        )
         if len(fp) == 0:
             raise Problem(422, "no frame of the video has usable quality")
 
@@ -408,14 +398,30 @@ async def trace_video(
     _: Annotated[Principal, Depends(require("verify"))],
     file: Annotated[UploadFile, File(description="A video to trace.")],
 ) -> dict[str, Any]:
-    """Find the registered sources of a video, with time offsets and ranges."""
-    from provenance.fingerprint import fingerprint_query
+    """Find the registered sources of a video, with time offsets and ranges.
 
+    Traced within the request: a video that decodes to more than the synchronous limit
+    (``sync_verify_max_s``) is refused with 422; ``/v1/verify`` runs such media as a job.
+    """
+    from provenance.fingerprint import DecodeLimitError, fingerprint_query
+
+    budget = svc.settings.sync_verify_max_s
     async with _uploaded(svc, file) as up:
         await run_in_threadpool(probe, up.path, svc.limits)
-        fp = await _heavy(
-            svc, partial(fingerprint_query, sample_fps=svc.settings.query_fps), up.path
+        query = partial(
+            fingerprint_query,
+            sample_fps=svc.settings.query_fps,
+            max_decode_seconds=min(budget, svc.limits.max_duration_s),
+            max_frame_pixels=svc.limits.max_pixels,
         )
+        try:
+            fp = await _heavy(svc, query, up.path)
+        except DecodeLimitError as exc:
+            if exc.seconds > budget:
+                raise _bad_media(
+                    ValueError(f"{exc}; /v1/verify checks longer media as a background job")
+                ) from None
+            raise
 
         def search() -> list[Any]:
             svc.fingerprints.refresh()
@@ -464,10 +470,13 @@ class MintIn(BaseModel):
 def mint_certificate(
     body: MintIn, svc: Svc, _: Annotated[Principal, Depends(require("mint"))]
 ) -> dict[str, Any]:
-    """Mint a signed human-contribution certificate for a generation from an action log."""
-    from provenance.certificate import GenerationRecord, mint
+    """Mint a signed human-contribution certificate for a generation from an action log, scored
+    with the given ``profile`` rubric. 409 when the generation is not ``complete``."""
+    from provenance.certificate import GenerationRecord, RecordStateError, mint
 
     gen = _generation(svc, body.mark_id)
+    if gen.status != "complete":
+        raise Problem(409, f"generation {gen.mark_hex} is {gen.status!r}, not complete")
     media = [m for m in gen.media if body.media_name in (None, m.name)]
     if not media:
         raise Problem(422, f"the generation has no media named {body.media_name!r}")
@@ -480,10 +489,31 @@ def mint_certificate(
         update={"content_sha256": media[0].sha256}
     )
     try:
-        cert = mint(record, body.actions, svc.signer, store=svc.certificates)
+        cert = mint(record, body.actions, svc.signer, profile=body.profile, store=svc.certificates)
+    except RecordStateError as exc:
+        raise Problem(409, str(exc)) from None
     except ValueError as exc:
-        raise Problem(422, str(exc)) from None
+        raise Problem(422, _printable(str(exc))) from None
     return cert.to_dict()
+
+
+_CERT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _printable(text: str) -> str:
+    """Text safe to encode as UTF-8 (a lone surrogate quoted back from the input is escaped)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:500]
+
+
+def _stored_certificate(svc: Services, cert_id: str, status: int = 404) -> dict[str, Any]:
+    """A stored certificate's JSON; ``status`` (404, or 422 for a body field) when the id is not
+    32 hex digits, 404 when no such certificate is stored."""
+    if not _CERT_ID.match(cert_id):
+        raise Problem(status, "a certificate id is 32 lowercase hex digits")
+    try:
+        return svc.certificates.get(cert_id).to_dict()
+    except ValueError:
+        raise Problem(404, f"no certificate {cert_id}") from None
 
 
 @router.get("/certificates/{cert_id}", tags=["certificates"])
@@ -491,10 +521,7 @@ def get_certificate(
     cert_id: str, svc: Svc, _: Annotated[Principal, Depends(principal)]
 ) -> dict[str, Any]:
     """A certificate with its current anchor block (``pending`` until its batch is on chain)."""
-    try:
-        return svc.certificates.get(cert_id[:64]).to_dict()
-    except ValueError:
-        raise Problem(404, f"no certificate {cert_id[:64]!r}") from None
+    return _stored_certificate(svc, cert_id)
 
 
 class CertVerifyIn(BaseModel):
@@ -506,21 +533,28 @@ class CertVerifyIn(BaseModel):
 def verify_certificate_route(
     body: CertVerifyIn, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
 ) -> dict[str, Any]:
-    """Verify a certificate: each check (schema, signature, key id, proof, chain) and its outcome."""
-    from provenance.certificate import verify_certificate
+    """Verify a certificate: each check (schema, key id, trusted issuer, signature, proof, chain,
+    batch) and its outcome. The issuer must be this service's key; the anchor is read back from
+    the service's chain and compared with the store."""
+    from provenance.certificate import ChainError, verify_certificate
 
     if (body.certificate is None) == (body.certificate_id is None):
         raise Problem(422, "give exactly one of certificate or certificate_id")
     doc: Any = body.certificate
     if body.certificate_id is not None:
-        try:
-            doc = svc.certificates.get(body.certificate_id).to_dict()
-        except ValueError:
-            raise Problem(404, f"no certificate {body.certificate_id!r}") from None
+        doc = _stored_certificate(svc, body.certificate_id, status=422)
     try:
-        check = verify_certificate(json.dumps(doc), chain=svc.chain, keyring=svc.keyring)
+        text = json.dumps(doc, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:  # e.g. a lone surrogate "\ud800" in certificate.id
+        raise Problem(422, "the certificate holds text that is not valid Unicode") from None
+    try:
+        chain = svc.chain
+    except ChainError as exc:
+        raise Problem(503, f"the anchoring chain is unavailable: {exc}") from None
+    try:
+        check = verify_certificate(text, chain=chain, keyring=svc.keyring, store=svc.certificates)
     except ValueError as exc:
-        raise Problem(422, str(exc)) from None
+        raise Problem(422, _printable(str(exc))) from None
     return check.to_dict()
 
 

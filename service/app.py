@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,8 +22,15 @@ from service.context import Services
 from service.deps import principal, require
 from service.logging import configure as configure_logging
 from service.metrics import CONTENT_TYPE, MetricsMiddleware
-from service.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from service.middleware import (
+    BodyLimitMiddleware,
+    GateMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
+from service.recovery import lifespan as recovery_lifespan
 from service.settings import Settings
+from service.signals import reason_table
 
 
 class KeyCreate(BaseModel):
@@ -48,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="provkit",
         version="0.1.0",
         description="Provenance verification API: watermark, fingerprints, screening, certificates.",
+        lifespan=recovery_lifespan,
     )
     svc = Services(settings)
     engine = svc.engine
@@ -59,6 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_json_bytes=settings.max_json_bytes,
     )
     app.add_middleware(MetricsMiddleware, metrics=svc.metrics)
+    app.add_middleware(
+        GateMiddleware,
+        keys=svc.keys,
+        max_json_depth=settings.max_json_depth,
+        body_timeout_s=settings.body_timeout_s,
+        idle_timeout_s=settings.body_idle_timeout_s,
+    )
+    app.add_middleware(SecurityHeadersMiddleware, csp={"/": page_policy(_INDEX)})
     app.add_middleware(RequestIdMiddleware)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -72,6 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     def index() -> HTMLResponse:
         """The verification web page."""
         return HTMLResponse(_INDEX.read_text(encoding="utf-8"))
+
+    @app.get("/reasons.json", tags=["ops"])
+    def reasons() -> dict[str, dict[str, str]]:
+        """Every verdict reason code → its text in English and Chinese (Python format fields,
+        e.g. ``{p:.1e}``), for clients that show ``reasons`` in a user's language."""
+        return reason_table()
 
     @app.get("/healthz", tags=["ops"])
     def healthz() -> dict[str, str]:
@@ -123,6 +148,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 _INDEX = Path(__file__).with_name("static") / "index.html"
+
+
+def page_policy(page: Path) -> str:
+    """The web page's Content-Security-Policy: its own inline script by hash and nothing else
+    executable; data from this origin only; never framed.
+
+    The API key lives in the page's sessionStorage, so no injected or third-party script may run
+    there. Inline ``style`` attributes stay allowed (the timeline bars are drawn with them).
+    """
+    html = page.read_text(encoding="utf-8")
+    scripts = re.findall(r"<script>(.*?)</script>", html, flags=re.S)
+    NONE = "'none'"
+    hashes = " ".join(
+        "'sha256-" + base64.b64encode(hashlib.sha256(b.encode("utf-8")).digest()).decode() + "'"
+        for b in scripts
+    )
+    return (
+        f"default-src 'none'; script-src {hashes or NONE}; "
+        "style-src 'unsafe-inline'; img-src 'self' blob: data:; connect-src 'self'; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
 
 
 def _key_out(info: Any) -> KeyOut:

@@ -80,7 +80,9 @@ class KeyStore:
 
     Verified keys are remembered in-process for ``cache_ttl`` seconds (by the key's SHA-256, never
     the key itself), so a busy worker does not query the store on every request. A revocation
-    takes effect at once in the process that revoked the key and within ``cache_ttl`` elsewhere.
+    takes effect at once in the process that revoked the key and within ``cache_ttl`` elsewhere;
+    admin operations ask the store every time (:meth:`is_active`), so a revoked admin key stops
+    managing keys at once in every process.
     """
 
     def __init__(self, engine: object, cache_ttl: float = 10.0) -> None:
@@ -112,6 +114,22 @@ class KeyStore:
                 )
             )
         return key, KeyInfo(key_id, name, sc, now, False)
+
+    def cached(self, key: str) -> Principal | None:
+        """The principal for ``key`` if this process verified it within ``cache_ttl``, else None
+        (without asking the store: safe on the event loop)."""
+        if len(key) > 200:
+            return None
+        hit = self._cache.get(_digest(key))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    def is_active(self, key_id: str) -> bool:
+        """Whether the store holds ``key_id`` unrevoked right now (no cache)."""
+        with self.sessions() as s:
+            row = s.scalars(select(ApiKeyRow).where(ApiKeyRow.key_id == key_id)).one_or_none()
+        return row is not None and row.revoked_at is None
 
     def verify(self, key: str) -> Principal | None:
         """The principal for ``key``, or None when unknown, malformed or revoked."""

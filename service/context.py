@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import threading
 from functools import cached_property
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from provenance.registry import Registry, make_engine
@@ -66,18 +65,15 @@ class Services:
 
     @cached_property
     def fingerprints(self) -> FingerprintIndex:
-        """The fingerprint index over the store (FAISS file beside a SQLite store)."""
+        """The fingerprint index over the store, cached in ``settings.fingerprint_index_path``."""
         import faiss
 
         from provenance.fingerprint import FingerprintIndex
 
         # one thread per worker: parallelism comes from worker processes, not OpenMP
         faiss.omp_set_num_threads(1)
-
-        index_path: Path | None = None
-        if self.settings.db_url.startswith("sqlite"):
-            index_path = self.settings.data_dir / "fingerprints.npz"  # same file as the CLI
-        return FingerprintIndex(self.settings.db_url, index_path)
+        s = self.settings
+        return FingerprintIndex(s.db_url, s.fingerprint_index_path, engine=self.engine)
 
     @cached_property
     def signer(self) -> Signer:
@@ -108,15 +104,16 @@ class Services:
 
     @cached_property
     def chain(self) -> Chain:
-        """The anchoring chain: a JSON-RPC endpoint when configured, else the embedded dev chain."""
-        from provenance.certificate import Chain
+        """The anchoring chain: a JSON-RPC endpoint when configured, else the development chain
+        journaled in the store (one chain for every worker, kept across restarts)."""
+        from provenance.certificate import Chain, DevChain
 
         s = self.settings
         if s.chain_rpc_url:
             return Chain.connect(
                 s.chain_rpc_url, key_file=s.chain_key_file, eas_address=s.eas_address
             )
-        return Chain.embedded()
+        return DevChain(self.engine)
 
     @cached_property
     def generator(self) -> Generator:

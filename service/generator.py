@@ -21,6 +21,8 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 from scipy import signal
 
+from service.requests import LIMITS
+
 Kind = Literal["video", "audio"]
 
 
@@ -30,7 +32,7 @@ class GeneratorError(ValueError):
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """What to generate. Limits keep a single request bounded in time and memory."""
+    """What to generate. :data:`LIMITS` keep a single request bounded in time and memory."""
 
     prompt: str
     kind: Kind = "video"
@@ -48,14 +50,23 @@ class GenerationRequest:
             raise GeneratorError("prompt is empty")
         if self.kind not in ("video", "audio"):
             raise GeneratorError("kind must be 'video' or 'audio'")
-        if not 0.5 <= self.duration_s <= 600:
-            raise GeneratorError("duration_s must be between 0.5 and 600")
-        if not (64 <= self.width <= 1920 and 64 <= self.height <= 1080):
-            raise GeneratorError("video size must be within 64x64 and 1920x1080")
+        lim = LIMITS
+        if not lim.min_duration_s <= self.duration_s <= lim.max_duration_s:
+            raise GeneratorError(
+                f"duration_s must be between {lim.min_duration_s:g} and {lim.max_duration_s:g}"
+            )
+        if not (
+            lim.min_side <= self.width <= lim.max_width
+            and lim.min_side <= self.height <= lim.max_height
+        ):
+            raise GeneratorError(
+                f"video size must be within {lim.min_side}x{lim.min_side} and "
+                f"{lim.max_width}x{lim.max_height}"
+            )
         if self.width % 2 or self.height % 2:
             raise GeneratorError("video width and height must be even")
-        if not 1 <= self.fps <= 60:
-            raise GeneratorError("fps must be between 1 and 60")
+        if not 1 <= self.fps <= lim.max_fps:
+            raise GeneratorError(f"fps must be between 1 and {lim.max_fps}")
         if self.sample_rate not in (44_100, 48_000, 88_200, 96_000):
             raise GeneratorError("sample_rate must be 44100, 48000, 88200 or 96000")
 

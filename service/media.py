@@ -17,14 +17,44 @@ class MediaError(ValueError):
     """The file is not decodable media, or it exceeds a cap."""
 
 
+class MediaTooLong(MediaError):
+    """Decoding passed a duration or memory cap; ``seconds`` were decoded when it stopped.
+
+    Raised while decoding, whatever the container declared, so a caller that capped a request
+    at its synchronous budget can hand the file to a background job instead.
+    """
+
+    def __init__(self, message: str, seconds: float = 0.0) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+class OverSyncBudget(Exception):
+    """Decoding an upload passed a synchronous request's budget: verify it as a job instead.
+
+    Raised as soon as the decoded media time passes the budget, whatever the container claimed
+    (a FLAC written to a pipe declares no length; a raw stream declares none either).
+    """
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"the upload decodes to more than {seconds:.0f} s")
+        self.seconds = seconds
+
+
 @dataclass(frozen=True)
 class MediaLimits:
-    """Caps on what provkit decodes from one upload."""
+    """Caps on what provkit decodes from one upload.
+
+    ``max_duration_s`` bounds the media time decoded from one upload; ``max_pixels`` every decoded
+    video frame; ``max_memory_bytes`` the audio decoded into memory at once (longer audio is
+    streamed in blocks where the operation allows it, or refused).
+    """
 
     max_duration_s: float = 3 * 3600.0
     max_pixels: int = 3840 * 2160
     max_channels: int = 16
     max_sample_rate: int = 192_000
+    max_memory_bytes: int = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -83,16 +113,23 @@ def probe(path: Path, limits: MediaLimits = MediaLimits()) -> MediaInfo:
     return info
 
 
-def decode_audio(path: Path, limits: MediaLimits = MediaLimits()) -> tuple[np.ndarray, int]:
+def decode_audio(
+    path: Path, limits: MediaLimits = MediaLimits(), max_seconds: float | None = None
+) -> tuple[np.ndarray, int]:
     """Decode the first audio stream to float32 (n_samples, channels) at its native rate.
 
-    Stops with :class:`MediaError` as soon as the decoded length passes the duration cap.
+    Counts what is decoded, not what the header says: stops with :class:`MediaTooLong` as soon as
+    the decoded audio passes the duration cap, ``max_seconds`` (a caller's tighter budget) or
+    ``limits.max_memory_bytes`` of samples, and with :class:`MediaError` when the stream changes
+    its sample rate or channel count midway.
     """
     import av
 
     blocks: list[np.ndarray] = []
     total = 0
+    held = 0
     rate = 0
+    width = 0
     try:
         with av.open(str(path)) as c:
             if not c.streams.audio:
@@ -101,8 +138,13 @@ def decode_audio(path: Path, limits: MediaLimits = MediaLimits()) -> tuple[np.nd
             rate = int(stream.codec_context.sample_rate or 0)
             if rate <= 0 or rate > limits.max_sample_rate:
                 raise MediaError("unsupported audio sample rate")
-            cap = int(limits.max_duration_s * rate)
+            seconds = limits.max_duration_s
+            if max_seconds is not None:
+                seconds = min(seconds, max_seconds)
+            cap = int(seconds * rate)
             for frame in c.decode(stream):
+                if frame.sample_rate and int(frame.sample_rate) != rate:
+                    raise MediaError("the audio stream changes its sample rate")
                 arr = frame.to_ndarray()
                 if frame.format.is_planar:
                     block = arr.T
@@ -110,10 +152,19 @@ def decode_audio(path: Path, limits: MediaLimits = MediaLimits()) -> tuple[np.nd
                     block = arr.reshape(-1, len(frame.layout.channels))
                 if block.shape[1] > limits.max_channels:
                     raise MediaError("too many audio channels")
+                if width and block.shape[1] != width:
+                    raise MediaError("the audio stream changes its channel count")
+                width = block.shape[1]
                 block = _to_float32(block)
                 total += block.shape[0]
+                held += block.nbytes
                 if total > cap:
-                    raise MediaError(f"audio decodes past the {limits.max_duration_s:.0f} s cap")
+                    raise MediaTooLong(f"audio decodes past the {seconds:g} s cap", total / rate)
+                if held > limits.max_memory_bytes:
+                    raise MediaTooLong(
+                        f"audio decodes to more than {limits.max_memory_bytes >> 20} MiB",
+                        total / rate,
+                    )
                 blocks.append(block)
     except av.error.FFmpegError as exc:
         if not blocks:
@@ -121,9 +172,6 @@ def decode_audio(path: Path, limits: MediaLimits = MediaLimits()) -> tuple[np.nd
         # a truncated tail: keep what decoded
     if not blocks:
         raise MediaError("the audio stream holds no decodable samples")
-    widths = {b.shape[1] for b in blocks}
-    if len(widths) != 1:
-        raise MediaError("the audio stream changes its channel count")
     return np.concatenate(blocks, axis=0), rate
 
 

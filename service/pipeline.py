@@ -21,26 +21,28 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
+from sqlalchemy import update
+
 from provenance.registry import Generation, MediaHash
-from provenance.registry.db import transaction
+from provenance.registry.db import crash_point, hold_liveness, transaction
+from screening.policy import TIERS
 from service.context import Services
-from service.generator import AudioTrack, GenerationRequest, write_audio, write_mp4
-from service.media import MediaError, MediaInfo, decode_audio, probe
+from service.generator import AudioTrack, write_audio, write_mp4
+from service.media import MediaInfo, OverSyncBudget, decode_audio, probe
+from service.requests import GenerateRequest
+from service.signals import Upload, VerifyContext, reason_text, registered
+from service.signals.fingerprint import GEN_VIDEO_PREFIX
 from service.store import ScreeningDecisionRow
-from service.verdict import Evidence, Thresholds, decide
+from service.verdict import Thresholds, decide
 
 if TYPE_CHECKING:
-    from provenance.fingerprint import VideoFingerprint
+    pass
 
 log = logging.getLogger("provkit.pipeline")
 
-GEN_VIDEO_PREFIX = "gen:"
 #: How deep :func:`verify` looks (see :class:`VerifyOptions`).
 VerifyMode = Literal["auto", "full", "fast"]
 VERIFY_MODES: tuple[str, ...] = get_args(VerifyMode)
-#: media longer than this is watermark-checked by streaming the file in blocks (bounded memory)
-STREAM_AUDIO_AFTER_S = 300.0
-TIERS = ("free", "pro", "enterprise")
 
 
 class PipelineError(RuntimeError):
@@ -53,23 +55,6 @@ class ScreenedOut(Exception):
     def __init__(self, decision: dict[str, Any]) -> None:
         super().__init__(decision.get("action", "deny"))
         self.decision = decision
-
-
-@dataclass(frozen=True)
-class GenerateInput:
-    """A generation request as the API and CLI receive it."""
-
-    prompt: str
-    user_id: str
-    kind: str = "video"
-    tier: str = "free"
-    duration_s: float = 10.0
-    width: int = 640
-    height: int = 360
-    fps: int = 30
-    preset_id: str | None = None
-    seed: int | None = None
-    audio_format: str = "flac"
 
 
 @dataclass
@@ -127,26 +112,45 @@ def screen(
 ) -> dict[str, Any]:
     """Screen a prompt; raises ValueError (from the screener) on bad input."""
     if tier not in TIERS:
-        raise ValueError(f"unknown tier {tier!r}; choose free, pro or enterprise")
+        raise ValueError(f"unknown tier {tier!r}; choose {', '.join(TIERS)}")
     return decision_dict(svc.screener.screen(prompt, tier=tier, user_id=user_id))
 
 
-def _audit(svc: Services, inp: GenerateInput, d: dict[str, Any], gen_id: int | None) -> None:
+def _audit_row(inp: GenerateRequest, d: dict[str, Any], gen_id: int | None) -> ScreeningDecisionRow:
+    return ScreeningDecisionRow(
+        created_at=datetime.now(UTC),
+        user_id=inp.user_id,
+        tier=inp.tier,
+        prompt_sha256=hashlib.sha256(inp.prompt.encode("utf-8")).hexdigest(),
+        prompt_length=len(inp.prompt),
+        action=d["action"],
+        reasons=json.dumps([r["code"] for r in d["reasons"]]),
+        matched=json.dumps([m["id"] for m in d["matched"]]),
+        policy_version=d["policy_version"],
+        generation_id=gen_id,
+    )
+
+
+def _audit(svc: Services, inp: GenerateRequest, d: dict[str, Any], gen_id: int | None) -> None:
     with transaction(svc.registry.sessions) as s:
-        s.add(
-            ScreeningDecisionRow(
-                created_at=datetime.now(UTC),
-                user_id=inp.user_id,
-                tier=inp.tier,
-                prompt_sha256=hashlib.sha256(inp.prompt.encode("utf-8")).hexdigest(),
-                prompt_length=len(inp.prompt),
-                action=d["action"],
-                reasons=json.dumps([r["code"] for r in d["reasons"]]),
-                matched=json.dumps([m["id"] for m in d["matched"]]),
-                policy_version=d["policy_version"],
-                generation_id=gen_id,
-            )
+        s.add(_audit_row(inp, d, gen_id))
+
+
+def _complete(svc: Services, inp: GenerateRequest, d: dict[str, Any], gen_id: int) -> None:
+    """Mark a pending record complete and store its screening decision, in one transaction.
+
+    Raises :class:`PipelineError` when the record is no longer pending (crash recovery rolled
+    back a generation that outlived its grace period).
+    """
+    with transaction(svc.registry.sessions) as s:
+        res = s.execute(
+            update(Generation)
+            .where(Generation.id == gen_id, Generation.status == "pending")
+            .values(status="complete")
         )
+        if getattr(res, "rowcount", 0) != 1:
+            raise PipelineError("the generation was rolled back while it was being written")
+        s.add(_audit_row(inp, d, gen_id))
 
 
 def sha256_file(path: Path) -> str:
@@ -162,7 +166,7 @@ def _payload(mark_id: int) -> bytes:
     return mark_id.to_bytes(8, "big")
 
 
-def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
+def generate(svc: Services, inp: GenerateRequest) -> GenerateResult:
     """Screen, generate, mark, fingerprint and register (see the module docstring).
 
     Raises :class:`ScreenedOut` when the prompt is not approved, ``ValueError`` for a bad request
@@ -171,23 +175,17 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
     from provenance.fingerprint import fingerprint_video
     from watermark import detect, embed
 
+    if not inp.user_id:
+        raise ValueError("a generation needs a user_id")
     decision = screen(svc, inp.prompt, inp.tier, inp.user_id)
     if not decision["approved"]:
         _audit(svc, inp, decision, None)
         raise ScreenedOut(decision)
-    if inp.audio_format not in ("flac", "wav"):
-        raise ValueError("audio_format must be flac or wav")
-    request = GenerationRequest(
-        prompt=inp.prompt,
-        kind=inp.kind,  # type: ignore[arg-type]
-        duration_s=inp.duration_s,
-        width=inp.width,
-        height=inp.height,
-        fps=inp.fps,
-        seed=inp.seed,
-        preset_id=inp.preset_id,
-    )
+    request = inp.core_request()
     request.validate()
+    # while this process may leave half-written state, it holds the store's liveness lock, so
+    # crash recovery elsewhere never mistakes this generation for a dead one (service.recovery)
+    hold_liveness(svc.settings.db_url)
     media = svc.generator.generate(request)
     key = svc.watermark_key
     mark_id = secrets.randbits(64)
@@ -195,6 +193,7 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
     work = svc.settings.media_dir / f".work-{secrets.token_hex(8)}"
     final = svc.settings.media_dir / mark_hex
     work.mkdir(parents=True)
+    crash_point("generate.work")
     record: Generation | None = None
     video_id: str | None = None
     indexed = False
@@ -230,6 +229,7 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
             if not det.found or det.payload != _payload(mark_id):
                 raise PipelineError(f"{p.name}: the watermark did not survive writing the file")
         hashes = [MediaHash(kind, p.name, sha256_file(p)) for kind, p in files]
+        crash_point("generate.files")
         record = svc.registry.create(
             user_id=inp.user_id,
             model=media.model,
@@ -239,16 +239,20 @@ def generate(svc: Services, inp: GenerateInput) -> GenerateResult:
             mark_id=mark_id,
             status="pending",
         )
+        crash_point("generate.pending")
         frames = 0
         if fp is not None and len(fp) > 0:
             video_id = GEN_VIDEO_PREFIX + mark_hex
             with svc.write_lock:
                 frames = svc.fingerprints.add(video_id, fp)
             indexed = True
+            crash_point("generate.indexed")
             _thumbnail(files[0][1], final.with_suffix(".thumb.jpg"))
+            crash_point("generate.thumbnail")
         work.rename(final)
-        svc.registry.set_status(record.id, "complete")
-        _audit(svc, inp, decision, record.id)
+        crash_point("generate.renamed")
+        _complete(svc, inp, decision, record.id)
+        crash_point("generate.complete")
         gen = svc.registry.get(record.id)
         assert gen is not None
         return GenerateResult(gen, [final / p.name for _, p in files], decision, video_id, frames)
@@ -318,37 +322,24 @@ class VerifyOptions:
 
     ``mode``:
 
-    * ``"auto"`` (default): every signal. When the watermark already names a registered
+    * ``"auto"`` (default): every signal. When an earlier signal already names a registered
       generation, the video is first checked on its key frames only (a few decoded frames instead
       of every one); a full search follows whenever those do not confirm that same generation's
       video, so disagreeing signals always get the full look.
     * ``"full"``: every signal at full depth (the fingerprint samples ``query_fps`` frames/s).
-    * ``"fast"``: stop at the first conclusive signal (cheapest first: exact hash, watermark,
-      fingerprint).
+    * ``"fast"``: stop at the first conclusive signal (the signals run cheapest first: exact
+      hash, watermark, fingerprint).
+
+    ``skip`` names signals not to run (their evidence says "not requested").
     """
 
-    watermark: bool = True
-    fingerprint: bool = True
     mode: VerifyMode = "auto"
     thresholds: Thresholds = field(default_factory=Thresholds)
+    skip: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if self.mode not in VERIFY_MODES:
             raise ValueError(f"unknown verify mode {self.mode!r}; use one of {VERIFY_MODES}")
-
-    @property
-    def fast(self) -> bool:
-        """Whether verification stops at the first conclusive signal."""
-        return self.mode == "fast"
-
-
-def _record_for_video(svc: Services, video_id: str) -> Generation | None:
-    if video_id.startswith(GEN_VIDEO_PREFIX):
-        try:
-            return svc.registry.by_mark_id(int(video_id[len(GEN_VIDEO_PREFIX) :], 16))
-        except ValueError:
-            return None
-    return None
 
 
 def generation_view(g: Generation, admin: bool) -> dict[str, Any]:
@@ -388,6 +379,9 @@ def certificate_for(svc: Services, gen: Generation) -> dict[str, Any] | None:
     }
 
 
+FAST_SKIP = "skipped: an earlier signal was already conclusive (fast mode)"
+
+
 def verify(
     svc: Services,
     path: Path,
@@ -396,150 +390,60 @@ def verify(
     admin: bool = False,
     options: VerifyOptions | None = None,
     info: MediaInfo | None = None,
+    budget_s: float | None = None,
 ) -> dict[str, Any]:
-    """Check an upload against every signal; returns the verdict document.
+    """Check an upload against every signal (:mod:`service.signals`) → the verdict document.
 
-    The default (``mode="auto"``) runs every signal, confirming a watermark-named generation's
-    video on key frames before any full search; ``"full"`` always searches at full depth;
-    ``"fast"`` runs the signals cheapest first and stops once the verdict is ``generated`` (the
-    skipped signals say so). The fingerprint evidence's ``depth`` says which look it got.
+    The signals run cheapest first; each says whether it applies, checks, and makes claims
+    that :func:`~service.verdict.decide` folds. In ``fast`` mode the loop stops checking once
+    the claims make the verdict ``generated``. Decoding is capped on what is decoded; with
+    ``budget_s`` (a synchronous request's budget), :class:`OverSyncBudget` is raised as soon as
+    more media time than that has been decoded, so the caller can hand the file to a job.
     """
-    from provenance.fingerprint import FingerprintError, fingerprint_query
-    from watermark import detect, detect_file
-
     opts = options or VerifyOptions()
-    info = info or probe(path, svc.limits)  # callers that already probed pass it in
-    digest = sha256 or sha256_file(path)
-    ev = Evidence()
-    exact = svc.registry.by_media_sha256(digest)
-    ev.hash_records = [g.id for g in exact]
-    skipped = "skipped: an earlier signal was already conclusive (fast mode)"
-
-    def conclusive() -> bool:
-        return opts.fast and decide(ev, opts.thresholds).verdict == "generated"
-
-    wm: dict[str, Any] = {"checked": False, "found": False, "payload": None, "p_value": 1.0,
-                          "segments": [], "reason": None}  # fmt: skip
-    if not opts.watermark:
-        wm["reason"] = "not requested"
-    elif conclusive():
-        wm["reason"] = skipped
-    elif not info.has_audio:
-        wm["reason"] = "the file has no audio"
-    elif info.sample_rate < 44_100:
-        wm["reason"] = (
-            f"audio at {info.sample_rate} Hz has no band above 20 kHz, where the mark lives"
-        )
-    else:
-        try:
-            if info.duration_s > STREAM_AUDIO_AFTER_S:
-                det = detect_file(path, svc.watermark_key)
-            else:
-                samples, rate = decode_audio(path, svc.limits)
-                det = detect(samples, rate, svc.watermark_key)
-        except MediaError:
-            raise
-        except ValueError as exc:
-            wm["reason"] = str(exc)
+    upload = Upload(path, sha256 or sha256_file(path), info or probe(path, svc.limits))
+    ctx = VerifyContext(svc, opts.mode, opts.thresholds, budget_s)
+    for signal in registered():
+        if signal.name in opts.skip:
+            ctx.results.append(signal.skipped("not requested"))
+        elif opts.mode == "fast" and decide(ctx.claims()).verdict == "generated":
+            ctx.results.append(signal.skipped(FAST_SKIP))
+        elif (why := signal.skip_reason(upload, ctx)) is not None:
+            ctx.results.append(signal.skipped(why))
         else:
-            wm.update(
-                checked=True,
-                found=bool(det.found),
-                payload=det.payload.hex() if det.payload else None,
-                p_value=float(det.p_value),
-                segments=[[round(a, 3), round(b, 3)] for a, b in det.segments],
-            )
-            ev.wm_found = bool(det.found)
-            ev.wm_p_value = float(det.p_value)
-            if det.found and det.payload:
-                rec = svc.registry.by_mark_id(int.from_bytes(det.payload, "big"))
-                ev.wm_record = rec.id if rec is not None else None
-    fpd: dict[str, Any] = {"checked": False, "matches": [], "frames": 0, "depth": None,
-                           "reason": None}  # fmt: skip
-    if not opts.fingerprint:
-        fpd["reason"] = "not requested"
-    elif conclusive():
-        fpd["reason"] = skipped
-    elif not info.has_video:
-        fpd["reason"] = "the file has no video"
-    else:
-        th = opts.thresholds
-        named = (
-            ev.wm_record
-            if opts.mode == "auto" and ev.wm_found and ev.wm_p_value <= th.wm_strong
-            else None
-        )
-
-        def search(fp: VideoFingerprint) -> list[tuple[dict[str, Any], int | None]]:
-            svc.fingerprints.refresh()
-            found: list[tuple[dict[str, Any], int | None]] = []
-            for m in svc.fingerprints.search(fp) if len(fp) else []:
-                md = m.to_dict()
-                rec = _record_for_video(svc, m.video_id)
-                md["generation_mark_id"] = rec.mark_hex if rec is not None else None
-                found.append((md, rec.id if rec is not None else None))
-            return found
-
-        def confirms(found: list[tuple[dict[str, Any], int | None]]) -> bool:
-            return any(
-                rid == named
-                and int(md["matched_frames"]) >= th.fp_min_frames
-                and float(md["score"]) >= th.fp_strong
-                for md, rid in found
-            )
-
-        found: list[tuple[dict[str, Any], int | None]] | None = None
-        depth = "full"
-        try:
-            if named is not None:
-                # the watermark named a generation: its key frames are enough to confirm it
-                keys = fingerprint_query(path, keyframes_only=True)
-                found = search(keys)
-                fp, depth = keys, "keyframes"
-                if not confirms(found):
-                    found = None
-            if found is None:
-                fp = fingerprint_query(path, sample_fps=svc.settings.query_fps)
-                found = search(fp)
-                depth = "full"
-        except FingerprintError as exc:
-            fpd["reason"] = str(exc)
-        else:
-            fpd.update(checked=True, frames=len(fp), depth=depth)
-            if len(fp) == 0:
-                fpd["reason"] = "no frame of usable quality"
-            for md, rid in found:
-                fpd["matches"].append(md)
-                ev.fp_matches.append({**md, "record": rid})
-    verdict = decide(ev, opts.thresholds)
+            ctx.results.append(signal.check(upload, ctx))
+    verdict = decide(ctx.claims())
     gen = svc.registry.get(verdict.record_id) if verdict.record_id is not None else None
     return {
         "verdict": verdict.verdict,
-        "summary": "; ".join(verdict.reasons),
+        "summary": "; ".join(reason_text(r) for r in verdict.why),
         "reasons": [r.to_dict() for r in verdict.why],
-        "media": {
-            "sha256": digest,
-            "container": info.container,
-            "duration_s": round(info.duration_s, 3),
-            "has_audio": info.has_audio,
-            "has_video": info.has_video,
-            "sample_rate": info.sample_rate or None,
-            "width": info.width or None,
-            "height": info.height or None,
-        },
-        "signals": {
-            "watermark": wm,
-            "fingerprint": fpd,
-            "exact_hash": {"matches": [g.mark_hex for g in exact]},
-        },
+        "media": media_view(upload),
+        "signals": {r.name: r.view() for r in ctx.results},
         "generation": generation_view(gen, admin) if gen is not None else None,
         "certificate": certificate_for(svc, gen) if gen is not None else None,
     }
 
 
+def media_view(upload: Upload) -> dict[str, Any]:
+    """What the verdict document says about the file itself."""
+    info = upload.info
+    return {
+        "sha256": upload.sha256,
+        "container": info.container,
+        "duration_s": round(info.duration_s, 3),
+        "has_audio": info.has_audio,
+        "has_video": info.has_video,
+        "sample_rate": info.sample_rate or None,
+        "width": info.width or None,
+        "height": info.height or None,
+    }
+
+
 __all__ = [
-    "GenerateInput",
+    "GenerateRequest",
     "GenerateResult",
+    "OverSyncBudget",
     "PipelineError",
     "ScreenedOut",
     "VerifyOptions",

@@ -1,6 +1,15 @@
 """Service settings: ``PROVKIT_*`` environment variables, then an optional TOML file, then defaults.
 
-The TOML file is named by ``PROVKIT_CONFIG`` (default ``./provkit.toml`` when it exists). Secrets
+The store is **found, not guessed**: the server and every CLI command, run from any folder, agree
+on it. The data directory (store, keys, indexes, media) comes from, in order:
+
+1. ``PROVKIT_DATA_DIR``;
+2. ``data_dir`` in the TOML file — the one named by ``PROVKIT_CONFIG``, else the per-user
+   ``$XDG_CONFIG_HOME/provkit/provkit.toml`` (``~/.config/provkit/provkit.toml``) when it exists;
+3. the per-user data directory ``$XDG_DATA_HOME/provkit`` (``~/.local/share/provkit``).
+
+The current folder plays no part (a relative ``data_dir`` is taken from the current folder only
+when given explicitly). ``provkit info`` says which store a command uses and why. Secrets
 (database passwords inside URLs, key material) are never printed: use :meth:`Settings.public`.
 """
 
@@ -19,11 +28,24 @@ from pydantic_settings import (
 )
 
 
-def _toml_file() -> Path | None:
+def user_config_file() -> Path:
+    """The per-user configuration file (read when it exists and ``PROVKIT_CONFIG`` is unset)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(base) / "provkit" / "provkit.toml"
+
+
+def user_data_dir() -> Path:
+    """The per-user data directory, the last place the store is looked for."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "provkit"
+
+
+def config_file() -> Path | None:
+    """The TOML file settings are read from, if any (see the module docstring)."""
     name = os.environ.get("PROVKIT_CONFIG")
     if name:
         return Path(name)
-    default = Path("provkit.toml")
+    default = user_config_file()
     return default if default.exists() else None
 
 
@@ -32,7 +54,10 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PROVKIT_", extra="forbid")
 
-    data_dir: Path = Field(Path("var"), description="Directory for the SQLite store and indexes.")
+    data_dir: Path = Field(
+        default_factory=user_data_dir,
+        description="Directory for the SQLite store, keys, indexes and media.",
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default: SQLite file data_dir/provkit.db."
     )
@@ -92,6 +117,44 @@ class Settings(BaseSettings):
     max_media_pixels: int = Field(
         3840 * 2160, gt=0, description="Largest video frame decoded from an upload (pixels)."
     )
+    max_json_depth: int = Field(
+        64, ge=2, le=1000, description="Deepest nesting of arrays/objects in a JSON request body."
+    )
+    header_timeout_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds a client has to send a request's headers."
+    )
+    body_timeout_s: float = Field(
+        300.0, gt=0, description="Seconds a client has to send a whole request body."
+    )
+    body_idle_timeout_s: float = Field(
+        30.0, gt=0, description="Longest pause (seconds) between two pieces of a request body."
+    )
+
+    recovery_interval_s: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds between crash-recovery passes in each worker (0: at startup only).",
+    )
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, v: Path) -> Path:
+        return v.expanduser().absolute()
+
+    def data_dir_source(self) -> str:
+        """Where :attr:`data_dir` came from: the environment, a config file, or the default."""
+        if os.environ.get("PROVKIT_DATA_DIR"):
+            return "PROVKIT_DATA_DIR"
+        toml = config_file()
+        if toml is not None and toml.is_file():
+            import tomllib
+
+            with toml.open("rb") as f:
+                if "data_dir" in tomllib.load(f):
+                    return f"data_dir in {toml}"
+        if "data_dir" in self.model_fields_set:
+            return "given explicitly"
+        return "the per-user default"
 
     @field_validator("log_level")
     @classmethod
@@ -111,7 +174,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        toml = _toml_file()
+        toml = config_file()
         if toml is not None:
             if not toml.is_file():
                 raise ValueError(f"config file {toml} does not exist")
@@ -134,6 +197,12 @@ class Settings(BaseSettings):
     def signing_key_path(self) -> Path:
         """Effective certificate signing key file."""
         return self.signing_key_file or self.data_dir / "keys" / "signing.key"
+
+    @property
+    def fingerprint_index_path(self) -> Path:
+        """The fingerprint index file: a cache of the store's frame hashes, rebuilt when stale
+        (one rule for the server and the CLI, whatever the database)."""
+        return self.data_dir / "fingerprints.npz"
 
     @property
     def media_dir(self) -> Path:

@@ -12,6 +12,7 @@ import subprocess
 import uuid
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -70,9 +71,9 @@ def _pg_available() -> str | None:
     return reason
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """URL of a fresh, empty PostgreSQL database, dropped afterwards."""
+@contextmanager
+def fresh_pg_database() -> Iterator[str]:
+    """URL of a new, empty PostgreSQL database, dropped afterwards (skips when none answers)."""
     reason = _pg_available()
     if reason:
         pytest.skip(f"*** POSTGRESQL TESTS SKIPPED: {reason} ***")
@@ -81,9 +82,18 @@ def pg_url() -> Iterator[str]:
     name = f"provkit_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="postgres", autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
-    yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:5432/{name}"
-    with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="postgres", autocommit=True) as c:
-        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield f"postgresql+psycopg://{PG_USER}@{PG_HOST}:5432/{name}"
+    finally:
+        with psycopg.connect(host=PG_HOST, user=PG_USER, dbname="postgres", autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """URL of a fresh, empty PostgreSQL database, dropped afterwards."""
+    with fresh_pg_database() as url:
+        yield url
 
 
 @pytest.fixture

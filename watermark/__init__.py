@@ -7,12 +7,13 @@
 
 from watermark.detect import DEFAULT_THRESHOLD, Detection, detect
 from watermark.embed import embed
-from watermark.errors import WatermarkError
+from watermark.errors import DecodeLimitError, WatermarkError
 from watermark.key import WatermarkKey
 from watermark.stream import detect_file, embed_file
 
 __all__ = [
     "DEFAULT_THRESHOLD",
+    "DecodeLimitError",
     "Detection",
     "WatermarkError",
     "WatermarkKey",

@@ -21,7 +21,7 @@ from watermark.embed import (
     mark_segment,
     unit_mark,
 )
-from watermark.errors import WatermarkError
+from watermark.errors import DecodeLimitError, WatermarkError
 from watermark.frame import PERIOD_S, check_payload
 from watermark.key import WatermarkKey
 from watermark.pcm import PcmInfo, check_rate
@@ -110,8 +110,13 @@ def detect_file(
     key: WatermarkKey,
     *,
     threshold: float = DEFAULT_THRESHOLD,
+    max_seconds: float | None = None,
 ) -> Detection:
-    """:func:`watermark.detect` over a file of any length, decoded and demodulated in blocks."""
+    """:func:`watermark.detect` over a file of any length, decoded and demodulated in blocks.
+
+    ``max_seconds`` caps the audio **decoded** (not what the header claims: a FLAC written to a
+    pipe declares no length at all); past it, :class:`DecodeLimitError` is raised.
+    """
     src = Path(path)
     if not isinstance(key, WatermarkKey):
         raise WatermarkError("key must be a WatermarkKey")
@@ -125,6 +130,8 @@ def detect_file(
             raise WatermarkError(f"{src.name} contains NaN or infinite samples")
         dem.feed(_mono(b))
         frames += b.shape[0]
+        if max_seconds is not None and frames > max_seconds * info.sample_rate:
+            raise DecodeLimitError(f"{src.name} decodes past the {max_seconds:g} s cap")
     if frames == 0:
         raise WatermarkError(f"no audio samples in {src.name}")
     return detect_baseband(dem.finish(), frames / info.sample_rate, key, threshold, consume=True)

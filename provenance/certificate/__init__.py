@@ -5,14 +5,16 @@ Typical use::
 
     signer = Signer.load("issuer.key")
     cert = mint(record, actions, signer, content=b"...", store=store)   # pending
-    store.close_batches(force=True); store.anchor_batches(Chain.embedded())
+    chain = DevChain(engine)          # or Chain.connect(rpc_url, key_file=...)
+    store.close_batches(force=True); store.anchor_batches(chain)
     cert = store.get(cert.id)                                            # anchored
-    check = verify_certificate(cert.to_json(), content=b"...", chain=chain)
-    assert check.valid
+    check = verify_certificate(cert.to_json(), content=b"...", chain=chain, keyring=ring)
+    assert check.valid and check.status == "confirmed"
 """
 
 from provenance.certificate.canonical import canonicalize
 from provenance.certificate.chain import AnchorReceipt, Chain, ChainLookup
+from provenance.certificate.devchain import DevChain
 from provenance.certificate.document import SCHEMA, Anchor, Certificate, PendingAnchor
 from provenance.certificate.errors import (
     AnchorError,
@@ -20,6 +22,7 @@ from provenance.certificate.errors import (
     ChainError,
     EvidenceError,
     KeyFileError,
+    RecordStateError,
     RubricError,
 )
 from provenance.certificate.evidence import Action, ActionKind, ActionLog, parse_actions
@@ -48,12 +51,14 @@ __all__ = [
     "ChainLookup",
     "Check",
     "Contribution",
+    "DevChain",
     "EvidenceError",
     "GenerationRecord",
     "KeyFileError",
     "Keyring",
     "MerkleTree",
     "PendingAnchor",
+    "RecordStateError",
     "Rubric",
     "RubricError",
     "Signer",

@@ -56,7 +56,7 @@ class ChainLookup:
     block_time: int | None = None
 
 
-def _hex(b: Any) -> str:
+def as_hex(b: Any) -> str:
     h = b.hex() if isinstance(b, bytes | bytearray) else str(b)
     return h if h.startswith("0x") else "0x" + h
 
@@ -178,12 +178,12 @@ class Chain:
             "wait for receipt", self.w3.eth.wait_for_transaction_receipt, h, timeout=self.timeout
         )
         if int(rcpt["status"]) != 1:
-            raise AnchorError(f"transaction {_hex(h)} reverted")
+            raise AnchorError(f"transaction {as_hex(h)} reverted")
         return rcpt
 
     def deploy_timestamp_contract(self) -> str:
         """Deploy the minimal EAS-compatible timestamp contract; returns its address."""
-        rcpt = self._send({"data": _hex(init_code())})
+        rcpt = self._send({"data": as_hex(init_code())})
         addr = rcpt["contractAddress"]
         if not addr:
             raise AnchorError("contract deployment returned no address")
@@ -197,16 +197,16 @@ class Chain:
             earlier = self.find_timestamp(root)
             if earlier is not None:  # anchored before (e.g. the receipt was lost): reuse it
                 return earlier
-            tx = {"to": self.eas_address, "data": _hex(TIMESTAMP_SELECTOR + root)}
+            tx = {"to": self.eas_address, "data": as_hex(TIMESTAMP_SELECTOR + root)}
         else:
-            tx = {"to": self.sender, "data": _hex(root)}
+            tx = {"to": self.sender, "data": as_hex(root)}
         return self._receipt(self._send(tx))
 
     def _receipt(self, rcpt: Any) -> AnchorReceipt:
         block = self._call("get block", self.w3.eth.get_block, rcpt["blockNumber"])
         return AnchorReceipt(
             chain_id=self.chain_id,
-            tx_hash=_hex(rcpt["transactionHash"]),
+            tx_hash=as_hex(rcpt["transactionHash"]),
             block_number=int(rcpt["blockNumber"]),
             block_time=int(block["timestamp"]),
             gas_used=int(rcpt["gasUsed"]),
@@ -227,7 +227,7 @@ class Chain:
                 "fromBlock": 0,
                 "toBlock": "latest",
                 "address": self.eas_address,
-                "topics": [_hex(TIMESTAMPED_TOPIC), _hex(root)],
+                "topics": [as_hex(TIMESTAMPED_TOPIC), as_hex(root)],
             },
         )
         if not logs:
@@ -245,7 +245,7 @@ class Chain:
             self.w3.eth.call,
             {
                 "to": self.w3.to_checksum_address(contract),
-                "data": _hex(GET_TIMESTAMP_SELECTOR + root),
+                "data": as_hex(GET_TIMESTAMP_SELECTOR + root),
             },
         )
         return int.from_bytes(_bytes(out) or b"\x00", "big")

@@ -19,6 +19,10 @@ class KeyFileError(CertificateError):
     """A signing key file that is missing, unreadable, malformed or too widely readable."""
 
 
+class RecordStateError(CertificateError):
+    """The generation record is not ``complete`` (e.g. left ``pending`` by a crash)."""
+
+
 class AnchorError(CertificateError):
     """Anchoring a batch root on chain failed (the batch stays queued and is retried)."""
 

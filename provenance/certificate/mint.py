@@ -12,10 +12,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from provenance.certificate.canonical import loads
 from provenance.certificate.document import SCHEMA, Certificate, isotime, signing_body
-from provenance.certificate.errors import CertificateError
+from provenance.certificate.errors import CertificateError, RecordStateError
 from provenance.certificate.evidence import FUTURE_SKEW, ActionLog, parse_actions
 from provenance.certificate.keys import Signer
 from provenance.certificate.rubric import Rubric, load_rubric, score
+from provenance.registry.db import crash_point
 
 if TYPE_CHECKING:
     from provenance.certificate.store import CertificateStore
@@ -35,6 +36,8 @@ class GenerationRecord(BaseModel):
     content_sha256: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
     media_sha256: list[str] = Field(default_factory=list, max_length=256)
     fingerprint_ref: str | None = Field(default=None, max_length=256)
+    #: the registry's record status; only a ``complete`` generation can be certified
+    status: str = Field(default="complete", min_length=1, max_length=16)
 
     @field_validator("generation_id", mode="before")
     @classmethod
@@ -59,6 +62,7 @@ class GenerationRecord(BaseModel):
             mark_id=gen.mark_hex,
             media_sha256=[m.sha256 for m in gen.media],
             fingerprint_ref=fingerprint_ref,
+            status=gen.status,
         )
 
 
@@ -112,8 +116,13 @@ def mint(
 
     ``content`` (bytes or a path) is hashed into the subject; without it the record must carry
     ``content_sha256``. When both exist, or the record lists its media hashes, they must agree.
+    A record whose ``status`` is not ``complete`` raises :class:`RecordStateError`.
     """
     rec = parse_record(record)
+    if rec.status != "complete":
+        raise RecordStateError(
+            f"generation {rec.generation_id} is {rec.status!r}, not complete: not certified"
+        )
     now = now or datetime.now(UTC)
     log: ActionLog = parse_actions(actions, now=now)
     if rec.generated_at > now + FUTURE_SKEW:
@@ -149,5 +158,6 @@ def mint(
     doc["anchor"] = {"status": "pending"}
     cert = Certificate.model_validate(doc)
     if store is not None:
+        crash_point("mint.signed")
         store.add(cert)
     return cert

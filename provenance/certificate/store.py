@@ -5,6 +5,11 @@ closes a batch when enough certificates wait (``max_size``) or the oldest has wa
 the batch's Merkle root is fixed at close. :meth:`CertificateStore.anchor_batches` puts each closed
 root on chain in one transaction; a failure is recorded on the batch (attempts, last error) and the
 batch is retried on the next call, so nothing is lost. Until then certificates read ``pending``.
+
+An anchor can also be lost after the fact: a development chain reset, a test node restarted. Each
+:meth:`CertificateStore.anchor_batches` call therefore first reads every anchored batch back from
+the chain it is given (when the batch names that chain's id) and reopens the batches whose
+transaction the chain does not hold, so they are anchored again in the same call.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from provenance.certificate.chain import Chain
 from provenance.certificate.document import Anchor, Certificate, PendingAnchor
 from provenance.certificate.errors import AnchorError, CertificateError, ChainError
 from provenance.certificate.merkle import MerkleTree, certificate_leaf
-from provenance.registry.db import Base, session_factory, transaction
+from provenance.registry.db import Base, crash_point, session_factory, transaction
 
 
 class CertBatch(Base):
@@ -97,13 +102,23 @@ class BatchInfo:
     tx_hash: str | None
     block_number: int | None
     gas_used: int | None
+    block_time: int | None = None
+    method: str | None = None
+    contract: str | None = None
 
 
 def _info(b: CertBatch) -> BatchInfo:
     return BatchInfo(
         b.id, b.status, b.size, b.root, b.attempts, b.last_error, b.chain_id, b.tx_hash,
-        b.block_number, b.gas_used,
+        b.block_number, b.gas_used, b.block_time, b.method, b.contract,
     )  # fmt: skip
+
+
+#: what an anchored batch records about its transaction (cleared when the anchor is lost)
+_ANCHOR_COLUMNS = (
+    "chain_id", "tx_hash", "block_number", "block_time", "method", "contract", "gas_used",
+    "anchored_at",
+)  # fmt: skip
 
 
 def _aware(dt: datetime) -> datetime:
@@ -128,6 +143,7 @@ class CertificateStore:
         try:
             with transaction(self.sessions) as s:
                 s.add_all(rows)
+            crash_point("certificate.queued")
         except IntegrityError:
             raise CertificateError(
                 f"certificate {certs[0].id if len(certs) == 1 else '(one of the batch)'} is already stored"
@@ -205,7 +221,63 @@ class CertificateStore:
                     ],
                 )
                 closed.append(batch.id)
+            crash_point("batch.closed")
         return closed
+
+    def reopen_lost(self, chain: Chain) -> list[int]:
+        """Reopen (back to ``closed``) every anchored batch that names ``chain``'s id but whose
+        transaction the chain does not hold, or holds elsewhere; returns their ids.
+
+        Batches anchored on another chain id are left alone: this chain cannot speak for them.
+        Stops quietly when the chain cannot be reached.
+        """
+        with self.sessions() as s:
+            rows = s.execute(
+                select(
+                    CertBatch.id, CertBatch.root, CertBatch.chain_id, CertBatch.tx_hash,
+                    CertBatch.block_number, CertBatch.block_time, CertBatch.method,
+                    CertBatch.contract,
+                )
+                .where(CertBatch.status == "anchored")
+                .order_by(CertBatch.id)
+            ).all()  # fmt: skip
+        try:
+            chain_id = chain.chain_id
+        except ChainError:
+            return []
+        reopened: list[int] = []
+        for bid, root, cid, tx, block, btime, method, contract in rows:
+            if cid != chain_id or tx is None or block is None or method is None:
+                continue
+            try:
+                look = chain.lookup(
+                    chain_id=cid,
+                    tx_hash=tx,
+                    block_number=block,
+                    root=bytes.fromhex(root),
+                    method=method,
+                    contract=contract,
+                )
+            except ChainError:
+                break
+            if look.ok and look.block_time == btime:
+                continue
+            detail = look.detail if not look.ok else "block time differs from the batch's"
+            with transaction(self.sessions) as s:
+                done = s.execute(
+                    update(CertBatch)
+                    .where(
+                        CertBatch.id == bid, CertBatch.status == "anchored", CertBatch.tx_hash == tx
+                    )
+                    .values(
+                        status="closed", claimed_at=None, last_error=f"anchor lost: {detail}"[:500]
+                    )
+                    .values({c: None for c in _ANCHOR_COLUMNS})
+                    .execution_options(synchronize_session=False)
+                )
+            if getattr(done, "rowcount", 0) == 1:
+                reopened.append(bid)
+        return reopened
 
     def anchor_batches(
         self,
@@ -213,14 +285,20 @@ class CertificateStore:
         *,
         now: datetime | None = None,
         lease: timedelta = timedelta(minutes=10),
+        recheck: bool = True,
     ) -> list[BatchInfo]:
         """Anchor every closed, un-anchored batch (one transaction each, oldest first).
 
-        Each batch is claimed first (a conditional update with a ``lease``), so concurrent anchoring
-        jobs do not send the same root twice. A failure is recorded on the batch (attempts, last
-        error), the claim is released and the batch is retried on the next call; after a chain
-        error the remaining batches wait too. Returns the batches tried, as they now stand.
+        With ``recheck`` (the default) anchored batches whose transaction ``chain`` lost are
+        reopened first (:meth:`reopen_lost`, one chain lookup per anchored batch), so they are
+        anchored again here. Each batch is claimed first (a conditional update with a ``lease``),
+        so concurrent anchoring jobs do not send the same root twice. A failure is recorded on the
+        batch (attempts, last error), the claim is released and the batch is retried on the next
+        call; after a chain error the remaining batches wait too. Safe to call again at any time
+        (e.g. at start-up). Returns the batches tried, as they now stand.
         """
+        if recheck:
+            self.reopen_lost(chain)
         with self.sessions() as s:
             ids = list(
                 s.scalars(
@@ -246,6 +324,7 @@ class CertificateStore:
                 b = s.get(CertBatch, bid)
                 assert b is not None
                 root = bytes.fromhex(b.root)
+            crash_point("anchor.claimed")
             try:
                 rc = chain.anchor(root)
             except (AnchorError, ChainError) as exc:
@@ -259,6 +338,7 @@ class CertificateStore:
                 if isinstance(exc, ChainError):
                     break
                 continue
+            crash_point("anchor.sent")
             with transaction(self.sessions) as s:
                 b = s.get(CertBatch, bid)
                 assert b is not None

@@ -4,39 +4,62 @@ Checks, in order:
 
 ``schema``       the document has the certificate schema
 ``key_id``       ``issuer.key_id`` is the SHA-256 of ``issuer.public_key``
-``issuer``       the key is in the given keyring and was not retired before ``issued_at``
-                 (``skip`` without a keyring)
+``issuer``       the key is in the given keyring and was not retired before ``issued_at``; without a
+                 keyring it ``fail``s ("untrusted issuer"), or is a ``skip`` when the caller
+                 explicitly passed ``allow_untrusted=True``
 ``signature``    Ed25519 signature over RFC 8785(document without ``signature`` and ``anchor``)
 ``content_hash`` SHA-256 of the given content equals ``subject.content_sha256`` (``skip`` without)
 ``inclusion``    the salted leaf and the audit path lead to ``anchor.root`` (``pending`` until anchored)
-``onchain_root`` the transaction on the chain carries the root (``skip`` without a chain)
+``onchain_root`` transaction ``anchor.tx_hash`` on chain ``anchor.chain_id``, in block
+                 ``anchor.block_number``, carries the root by ``anchor.method`` (sent to
+                 ``anchor.contract`` for ``eas-timestamp``; a ``calldata`` anchor names no
+                 contract); ``skip`` ("unchecked") without a chain
 ``block_time``   the chain's block time matches ``anchor.block_time`` and is not before ``issued_at``
+``batch``        the issuer's store holds this certificate with this very anchor block
+                 (``anchor.batch_id`` and every other field); ``skip`` ("unchecked") without a store
+
+The anchor block is not signed: only the inclusion proof ties it to the document, and only a chain
+read ties the root to a transaction and a time. So a certificate is ``confirmed`` only after
+``onchain_root`` and ``block_time`` passed; with a valid proof and no chain it is ``unchecked``.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from pydantic import ValidationError
 
 from provenance.certificate.canonical import loads
 from provenance.certificate.chain import Chain
-from provenance.certificate.document import Certificate, canonical_pair
+from provenance.certificate.document import Anchor, Certificate, canonical_pair
 from provenance.certificate.errors import CertificateError, ChainError
 from provenance.certificate.keys import Keyring, key_id_of, verify_signature
 from provenance.certificate.merkle import certificate_leaf, verify_inclusion
 from provenance.certificate.mint import content_sha256
 
+if TYPE_CHECKING:
+    from provenance.certificate.store import CertificateStore
+
 Outcome = Literal["pass", "fail", "skip", "pending", "error"]
 REQUIRED = ("schema", "key_id", "signature")
 #: Clock skew tolerated between ``issued_at`` and the anchoring block.
 CLOCK_SKEW = timedelta(minutes=5)
+#: Longest check detail kept (details may quote the document).
+_MAX_DETAIL = 300
+_CERT_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def printable(text: str, limit: int = _MAX_DETAIL) -> str:
+    """``text`` made safe to encode as UTF-8 JSON (a lone surrogate such as ``\\ud800`` is
+    escaped) and cut to ``limit`` characters."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")[:limit]
 
 
 class Check(NamedTuple):
@@ -55,8 +78,8 @@ class CertificateCheck:
     checks: list[Check] = field(default_factory=list)
 
     def add(self, name: str, outcome: Outcome, detail: str) -> None:
-        """Record a check."""
-        self.checks.append(Check(name, outcome, detail))
+        """Record a check (the detail is made encodable: it may quote the document)."""
+        self.checks.append(Check(name, outcome, printable(detail)))
 
     def __iter__(self) -> Iterator[Check]:
         return iter(self.checks)
@@ -76,22 +99,35 @@ class CertificateCheck:
         done = {c.name: c.outcome for c in self.checks}
         return all(done.get(n) == "pass" for n in REQUIRED) and not self.failed
 
-    @property
-    def anchored(self) -> bool:
-        """True when the inclusion proof checked out (the on-chain part may be skipped)."""
-        c = self.get("inclusion")
+    def passed(self, name: str) -> bool:
+        """True when the check called ``name`` passed."""
+        c = self.get(name)
         return c is not None and c.outcome == "pass"
 
     @property
+    def trusted(self) -> bool:
+        """True when the issuer key was found in a trusted keyring."""
+        return self.passed("issuer")
+
+    @property
+    def anchored(self) -> bool:
+        """True only when the certificate is valid, the proof checked out *and* the root and
+        block time were read back from a chain: an anchor block that was not looked up proves
+        nothing about the chain."""
+        return self.valid and all(
+            self.passed(n) for n in ("inclusion", "onchain_root", "block_time")
+        )
+
+    @property
     def status(self) -> str:
-        """``invalid``, ``pending`` (signed, not yet anchored), ``anchored`` (proof checked,
-        chain not consulted) or ``confirmed`` (root and block time read back from the chain)."""
+        """``invalid``; ``pending`` (signed, not yet anchored); ``unchecked`` (the inclusion proof
+        holds, but no chain was read: ``chain_id``, ``tx_hash``, ``block_number`` and
+        ``block_time`` are only claims); or ``confirmed`` (root and block time read back)."""
         if not self.valid:
             return "invalid"
-        if not self.anchored:
-            return "pending"
-        c = self.get("onchain_root")
-        return "confirmed" if c is not None and c.outcome == "pass" else "anchored"
+        if self.anchored:
+            return "confirmed"
+        return "unchecked" if self.passed("inclusion") else "pending"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-friendly summary."""
@@ -99,6 +135,7 @@ class CertificateCheck:
             "certificate_id": self.certificate_id,
             "valid": self.valid,
             "status": self.status,
+            "trusted_issuer": self.trusted,
             "checks": [
                 {"name": c.name, "outcome": c.outcome, "detail": c.detail} for c in self.checks
             ],
@@ -143,16 +180,21 @@ def verify_certificate(
     chain: Chain | None = None,
     *,
     keyring: Keyring | None = None,
+    allow_untrusted: bool = False,
+    store: CertificateStore | None = None,
 ) -> CertificateCheck:
     """Verify a certificate (JSON text/bytes, object or :class:`Certificate`).
 
     ``content`` (bytes or a path) is compared with the subject's hash; ``chain`` is asked for the
-    anchoring transaction; ``keyring`` restricts the accepted issuer keys. Raises
-    :class:`CertificateError` only when the input is not a JSON object at all; every other problem
-    is a failed check in the result.
+    anchoring transaction; ``keyring`` holds the trusted issuer keys: without one the result is
+    invalid ("untrusted issuer") unless ``allow_untrusted=True`` says that any self-consistent key
+    will do. ``store`` (the issuer's certificate store) is asked whether it issued this anchor
+    block. Raises :class:`CertificateError` only when the input is not a JSON object at all; every
+    other problem is a failed check in the result.
     """
     doc = load_document(cert_json)
-    cid = doc.get("id") if isinstance(doc.get("id"), str) else None
+    raw_id = doc.get("id")
+    cid = raw_id if isinstance(raw_id, str) and _CERT_ID.match(raw_id) else None
     res = CertificateCheck(cid)
     # schema
     cert: Certificate | None = None
@@ -179,9 +221,11 @@ def verify_certificate(
         res.add("key_id", "pass", f"key {kid[:16]}…")
     # issuer trust
     issued = _parse_time(doc.get("issued_at"))
-    if keyring is None:
+    if keyring is None and not allow_untrusted:
+        res.add("issuer", "fail", "untrusted issuer: no keyring of trusted issuer keys given")
+    elif keyring is None:
         res.add(
-            "issuer", "skip", "no keyring given: the embedded public key is not checked for trust"
+            "issuer", "skip", "untrusted issuer accepted on request: any key that signs is taken"
         )
     else:
         tk = keyring.get(kid) if isinstance(kid, str) else None
@@ -262,45 +306,108 @@ def verify_certificate(
         except (KeyError, ValueError, TypeError, CertificateError) as exc:
             res.add("inclusion", "fail", f"malformed inclusion proof ({type(exc).__name__})")
             root = None
-    # chain
+    _check_chain(res, doc, cert, root, chain, issued)
+    _check_batch(res, doc, cert, store)
+    return res
+
+
+def _anchor_form(a: Anchor) -> str | None:
+    """What is wrong with an anchor block's method/contract pair, if anything."""
+    if a.method == "calldata" and a.contract is not None:
+        return "a calldata anchor names no contract, this one names one"
+    if a.method == "eas-timestamp" and a.contract is None:
+        return "an eas-timestamp anchor must name its contract"
+    return None
+
+
+def _check_chain(
+    res: CertificateCheck,
+    doc: dict[str, Any],
+    cert: Certificate | None,
+    root: bytes | None,
+    chain: Chain | None,
+    issued: datetime | None,
+) -> None:
+    """``onchain_root`` and ``block_time``: the anchor read back from the chain."""
+    anchor, status = doc.get("anchor"), _get(doc, "anchor", "status")
     if status != "anchored" or not isinstance(anchor, dict):
         res.add("onchain_root", "pending" if status == "pending" else "skip", "nothing to look up")
         res.add("block_time", "pending" if status == "pending" else "skip", "nothing to look up")
-    elif chain is None:
-        res.add("onchain_root", "skip", "no chain given: root not read back")
-        res.add("block_time", "skip", "no chain given: block time not read back")
-    elif root is None or cert is None or not cert.anchored:
+        return
+    if root is None or cert is None or not isinstance(cert.anchor, Anchor):
         res.add("onchain_root", "fail", "anchor block malformed")
         res.add("block_time", "skip", "no root to look up")
+        return
+    a = cert.anchor
+    bad_form = _anchor_form(a)
+    if bad_form is not None:
+        res.add("onchain_root", "fail", bad_form)
+        res.add("block_time", "skip", "no valid anchor to look up")
+        return
+    if chain is None:
+        res.add(
+            "onchain_root",
+            "skip",
+            "unchecked: no chain given (chain_id, tx_hash, block_number, method and contract "
+            "are unverified claims)",
+        )
+        res.add("block_time", "skip", "unchecked: no chain given")
+        return
+    try:
+        look = chain.lookup(
+            chain_id=a.chain_id,
+            tx_hash=a.tx_hash,
+            block_number=a.block_number,
+            root=root,
+            method=a.method,
+            contract=a.contract,
+        )
+    except ChainError as exc:
+        res.add("onchain_root", "error", f"chain unreachable: {exc}")
+        res.add("block_time", "error", "chain unreachable")
     else:
-        a = cert.anchor
-        assert a.status == "anchored"
-        try:
-            look = chain.lookup(
-                chain_id=a.chain_id,
-                tx_hash=a.tx_hash,
-                block_number=a.block_number,
-                root=root,
-                method=a.method,
-                contract=a.contract,
+        res.add("onchain_root", "pass" if look.ok else "fail", look.detail)
+        if not look.ok or look.block_time is None:
+            res.add("block_time", "skip", "root not found on chain")
+        elif look.block_time != a.block_time:
+            res.add(
+                "block_time",
+                "fail",
+                f"chain block time {look.block_time} != anchor.block_time {a.block_time}",
             )
-        except ChainError as exc:
-            res.add("onchain_root", "error", f"chain unreachable: {exc}")
-            res.add("block_time", "error", "chain unreachable")
+        elif issued is None or issued.timestamp() > look.block_time + CLOCK_SKEW.total_seconds():
+            res.add("block_time", "fail", "issued_at is later than the anchoring block")
         else:
-            res.add("onchain_root", "pass" if look.ok else "fail", look.detail)
-            if not look.ok or look.block_time is None:
-                res.add("block_time", "skip", "root not found on chain")
-            elif look.block_time != a.block_time:
-                res.add(
-                    "block_time",
-                    "fail",
-                    f"chain block time {look.block_time} != anchor.block_time {a.block_time}",
-                )
-            elif (
-                issued is None or issued.timestamp() > look.block_time + CLOCK_SKEW.total_seconds()
-            ):
-                res.add("block_time", "fail", "issued_at is later than the anchoring block")
-            else:
-                res.add("block_time", "pass", f"anchored at unix time {look.block_time}")
-    return res
+            res.add("block_time", "pass", f"anchored at unix time {look.block_time}")
+
+
+def _check_batch(
+    res: CertificateCheck,
+    doc: dict[str, Any],
+    cert: Certificate | None,
+    store: CertificateStore | None,
+) -> None:
+    """``batch``: the issuer's store issued this very anchor block (batch id included)."""
+    if cert is None or not isinstance(cert.anchor, Anchor):
+        pending = _get(doc, "anchor", "status") == "pending"
+        res.add("batch", "pending" if pending else "skip", "nothing to look up")
+        return
+    if store is None:
+        res.add("batch", "skip", "unchecked: no issuer store given (anchor.batch_id unverified)")
+        return
+    try:
+        held = store.get(cert.id)
+    except CertificateError:
+        res.add("batch", "fail", "the issuer's store holds no such certificate")
+        return
+    if not isinstance(held.anchor, Anchor):
+        res.add("batch", "fail", "the issuer's store has not anchored this certificate")
+        return
+    want, got = held.anchor.model_dump(), cert.anchor.model_dump()
+    differ = sorted(k for k in want if want[k] != got.get(k))
+    if differ:
+        res.add(
+            "batch", "fail", f"anchor block differs from the issuer's store: {', '.join(differ)}"
+        )
+    else:
+        res.add("batch", "pass", f"batch {cert.anchor.batch_id} in the issuer's store")

@@ -8,7 +8,7 @@ horizontally mirrored copies.
 """
 
 from provenance.fingerprint.accel import set_accelerator
-from provenance.fingerprint.errors import FingerprintError
+from provenance.fingerprint.errors import DecodeLimitError, FingerprintError
 from provenance.fingerprint.faiss_index import HashIndex
 from provenance.fingerprint.index import DEFAULT_THRESHOLD, FingerprintIndex, default_index_path
 from provenance.fingerprint.matching import VideoMatch
@@ -26,6 +26,7 @@ from provenance.fingerprint.video import VideoFingerprint, fingerprint_query, fi
 __all__ = [
     "DEFAULT_THRESHOLD",
     "DIHEDRAL",
+    "DecodeLimitError",
     "FingerprintError",
     "FingerprintIndex",
     "HashIndex",

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, func, insert, inspect, select
+from sqlalchemy import Engine, delete, func, insert, inspect, select
 
 from provenance.fingerprint.errors import FingerprintError
 from provenance.fingerprint.faiss_index import (
@@ -86,6 +86,7 @@ class FingerprintIndex:
     ``min_unanchored_seconds`` distinct seconds agree (heavily overlaid copies). ``k`` is the neighbours fetched per query frame;
     ``approx_min`` is the size above which the index is approximate, ``approx`` its kind
     (``"mih"``: multi-index hash, the default; ``"ivf"``: FAISS IVF probed at ``nprobe`` lists).
+    ``engine`` is the process's store engine when it has one (else the index makes its own).
     """
 
     def __init__(
@@ -102,6 +103,7 @@ class FingerprintIndex:
         nprobe: int = DEFAULT_NPROBE,
         approx: Approx = "mih",
         autosave: bool = True,
+        engine: Engine | None = None,
     ) -> None:
         if not 0 <= threshold <= vote_threshold < 256:
             raise FingerprintError("need 0 <= threshold <= vote_threshold < 256 bits")
@@ -113,11 +115,13 @@ class FingerprintIndex:
         self.min_unanchored_seconds = max(1, min_unanchored_seconds)
         self.k = max(1, k)
         self.autosave = autosave
-        self._engine = make_engine(db_url)
+        # a process shares one engine (``engine``); the index makes its own only when alone
+        self._owns_engine = engine is None
+        self._engine = engine if engine is not None else make_engine(db_url)
         self._sessions = session_factory(self._engine)
         tables = set(inspect(self._engine).get_table_names())
         if not {"fingerprint_videos", "fingerprint_frames"} <= tables:
-            self._engine.dispose()
+            self.close()
             raise FingerprintError("the store has no fingerprint tables: run `provkit db upgrade`")
         self._hash = HashIndex(approx_min=approx_min, approx=approx, nprobe=nprobe)
         self._ids = np.zeros(0, np.int64)
@@ -132,8 +136,9 @@ class FingerprintIndex:
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        """Release the database connection pool."""
-        self._engine.dispose()
+        """Release the database connection pool (when the index made its own)."""
+        if self._owns_engine:
+            self._engine.dispose()
 
     def __enter__(self) -> FingerprintIndex:
         return self

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from provenance.fingerprint._blas import on_one_blas_thread
-from provenance.fingerprint.errors import FingerprintError
+from provenance.fingerprint.errors import DecodeLimitError, FingerprintError
 from provenance.fingerprint.pdq import (
     _POPCOUNT,
     HASH_BYTES,
@@ -378,6 +378,24 @@ def _frames_from_path(
     return gen(), container, duration
 
 
+#: Frame rate assumed when counting decoded frames as media time (a cap on frames for streams
+#: whose timestamps stall or are absent).
+MAX_DECODE_FPS = 120.0
+
+
+def _check_decode_caps(
+    frame: Any, is_av: bool, seconds: float, max_seconds: float | None, max_pixels: int | None
+) -> None:
+    if max_pixels is not None:
+        w, h = (frame.width, frame.height) if is_av else (frame.shape[1], frame.shape[0])
+        if int(w) * int(h) > max_pixels:
+            raise DecodeLimitError(
+                f"a decoded video frame is {w}x{h}, over the cap of {max_pixels} pixels", seconds
+            )
+    if max_seconds is not None and seconds > max_seconds:
+        raise DecodeLimitError(f"the video decodes past the {max_seconds:g} s cap", seconds)
+
+
 def _frames_from_arrays(
     frames: Iterable[npt.NDArray[np.uint8]], frame_rate: float
 ) -> Generator[tuple[float, Any], None, None]:
@@ -414,6 +432,8 @@ def fingerprint_video(
     max_seconds: float | None = None,
     motion_bits: int | None = None,
     crop_hashes: bool = True,
+    max_decode_seconds: float | None = None,
+    max_frame_pixels: int | None = None,
 ) -> VideoFingerprint:
     """Fingerprint a video file, or a sequence of frames, into per-frame PDQ hashes.
 
@@ -440,6 +460,13 @@ def fingerprint_video(
     (dense sampling where the picture moves fast, for queries). Raises
     :class:`FingerprintError` on bad input. ``crop_hashes`` computes the central-region hashes
     (``crop``), which only registration uses; queries skip them.
+
+    Caps for untrusted files, counted on what is **decoded**, not on what the container claims:
+    ``max_decode_seconds`` bounds the media time decoded (by the frames' timestamps, and by the
+    decoded frame count at :data:`MAX_DECODE_FPS` where timestamps stall or are absent, as in a
+    raw stream); ``max_frame_pixels`` bounds every decoded frame, including frames of a stream
+    that changes resolution midway. Either raises :class:`DecodeLimitError` (which carries the
+    media time decoded so far) as soon as it is passed.
     """
     if sample_fps is not None and sample_fps < 0:
         raise FingerprintError("sample_fps must be positive (or None for every frame)")
@@ -483,6 +510,8 @@ def fingerprint_video(
     taken_coarse: npt.NDArray[np.uint8] | None = None
     decoded = 0
     last_frame_t = 0.0
+    first_t: float | None = None
+    latest_t = -math.inf
 
     def flush() -> None:
         nonlocal count
@@ -506,6 +535,16 @@ def fingerprint_video(
             break
         decoded += 1
         last_frame_t = t
+        if max_decode_seconds is not None or max_frame_pixels is not None:
+            first_t = t if first_t is None else first_t
+            latest_t = max(latest_t, t)
+            seconds = max(latest_t - first_t, decoded / MAX_DECODE_FPS)
+            try:
+                _check_decode_caps(frame, is_av, seconds, max_decode_seconds, max_frame_pixels)
+            except DecodeLimitError:
+                if is_av:
+                    frames_iter.close()
+                raise
         take = every or t >= next_t - 1e-6
         if (scene_bits is not None or motion_bits is not None) and not every:
             coarse = _coarse_hash(frame, is_av)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.exc import IntegrityError
 
 from provenance.registry.db import session_factory, transaction
@@ -137,6 +137,41 @@ class Registry:
                 return False
             s.delete(gen)
             return True
+
+    def pending(self, *, created_before: datetime, limit: int = 1000) -> list[Generation]:
+        """Records still ``pending`` that were created before ``created_before``, oldest first."""
+        with self.sessions() as s:
+            q = (
+                select(Generation)
+                .where(Generation.status == "pending", Generation.created_at < created_before)
+                .order_by(Generation.id)
+                .limit(limit)
+            )
+            return list(s.scalars(q))
+
+    def delete_pending(self, generation_id: int) -> bool:
+        """Remove a record and its media hashes only while it is still ``pending``; False
+        otherwise. One conditional statement (media rows go by the foreign key's cascade), so a
+        record completed meanwhile is never removed."""
+        with transaction(self.sessions) as s:
+            res = s.execute(
+                delete(Generation).where(
+                    Generation.id == generation_id, Generation.status == "pending"
+                )
+            )
+            return bool(getattr(res, "rowcount", 0))
+
+    def existing_marks(self, mark_ids: Iterable[int]) -> set[int]:
+        """Which of these (unsigned) mark ids have a record."""
+        signed = [to_signed64(m) for m in mark_ids]
+        out: set[int] = set()
+        with self.sessions() as s:
+            for i in range(0, len(signed), 500):
+                q = select(Generation.mark_id_signed).where(
+                    Generation.mark_id_signed.in_(signed[i : i + 500])
+                )
+                out.update(int(v) & 0xFFFF_FFFF_FFFF_FFFF for v in s.scalars(q))
+        return out
 
     def get(self, generation_id: int) -> Generation | None:
         """The record with this primary key."""

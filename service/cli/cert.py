@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 import click
 
-from service.cli.common import fail, load_settings, warn
+from service.cli.common import fail, load_settings, services, warn
 
 if TYPE_CHECKING:
-    from provenance.certificate import CertificateStore
+    from provenance.certificate import CertificateCheck, CertificateStore
 
 
 def _read(path: Path, what: str, limit: int = 4 * 1024 * 1024) -> bytes:
@@ -26,13 +26,7 @@ def _read(path: Path, what: str, limit: int = 4 * 1024 * 1024) -> bytes:
 
 
 def _store() -> CertificateStore:
-    from provenance.certificate import CertificateStore
-    from provenance.registry import make_engine
-    from provenance.registry.migrate import upgrade
-
-    s = load_settings()
-    upgrade(s.db_url)
-    return CertificateStore(make_engine(s.db_url))
+    return services().certificates
 
 
 @click.group("cert")
@@ -122,7 +116,9 @@ def cert_mint(
     output: Path,
     no_queue: bool,
 ) -> None:
-    """Score the action log, sign a certificate and queue it for anchoring."""
+    """Score the action log, sign a certificate and queue it for anchoring.
+
+    The record's ``status`` (when given) must be ``complete``."""
     from provenance.certificate import Signer, mint
 
     if key_path is None:
@@ -146,7 +142,7 @@ def cert_mint(
 @cert.command("anchor")
 @click.option(
     "--rpc",
-    help="JSON-RPC URL (default: setting chain_rpc_url, else an in-process development chain).",
+    help="JSON-RPC URL (default: setting chain_rpc_url, else the store's development chain).",
 )
 @click.option(
     "--chain-key",
@@ -193,8 +189,9 @@ def cert_anchor(
     due_only: bool,
     export_dir: Path | None,
 ) -> None:
-    """Close pending batches and anchor their roots on chain (failed batches are retried)."""
-    from provenance.certificate import Chain
+    """Close pending batches and anchor their roots on chain (failed batches are retried, and
+    batches whose transaction the chain lost are anchored again)."""
+    from provenance.certificate import Chain, DevChain
 
     settings = load_settings()
     rpc = rpc or settings.chain_rpc_url
@@ -207,10 +204,10 @@ def cert_anchor(
         if eas_address:
             fail("--eas needs --rpc")
         warn(
-            "provkit: note: no --rpc: anchoring on an in-process development chain"
-            " that ends with this command"
+            "provkit: note: no --rpc: anchoring on the development chain kept in the store"
+            " (not a public chain)"
         )
-        chain = Chain.embedded(eas=False)
+        chain = DevChain(store.engine)
     closed = store.close_batches(
         max_size=max_size, max_age=timedelta(seconds=max_age), force=not due_only
     )
@@ -286,43 +283,92 @@ def cert_get(cert_id: str, output: Path | None) -> None:
 )
 @click.option("--rpc", help="JSON-RPC URL: read the root and block time back from the chain.")
 @click.option(
+    "--dev-chain",
+    is_flag=True,
+    help="Read the anchor back from the development chain kept in the store, and check the "
+    "batch against the store.",
+)
+@click.option(
     "--keyring",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Accept only issuer keys in this keyring.",
+    help="The trusted issuer keys (required unless --allow-untrusted).",
+)
+@click.option(
+    "--allow-untrusted",
+    is_flag=True,
+    help="Accept a certificate signed by any key (no keyring): it proves only that the document "
+    "is intact, not who issued it.",
 )
 @click.option(
     "--require-anchor",
     is_flag=True,
-    help="Treat a pending (not yet anchored) certificate as invalid.",
+    help="Accept only a certificate whose anchor was read back from a chain (--rpc or "
+    "--dev-chain): pending or unchecked ones are invalid.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def cert_verify(
     cert_file: Path,
     content: Path | None,
     rpc: str | None,
+    dev_chain: bool,
     keyring: Path | None,
+    allow_untrusted: bool,
     require_anchor: bool,
     as_json: bool,
 ) -> None:
-    """Verify CERT_FILE; exit 0 valid, 1 invalid, 2 bad input."""
-    from provenance.certificate import Chain, Keyring, verify_certificate
+    """Verify CERT_FILE; exit 0 valid, 1 invalid (or untrusted issuer), 2 bad input.
 
+    Without --keyring the issuer is untrusted and the certificate invalid, unless
+    --allow-untrusted. Without --rpc or --dev-chain the anchor fields (chain id, transaction,
+    block) are not read back: the result says "unchecked"."""
+    from provenance.certificate import Chain, DevChain, Keyring, verify_certificate
+
+    if rpc and dev_chain:
+        fail("give --rpc or --dev-chain, not both")
+    if keyring is not None and allow_untrusted:
+        fail("give --keyring or --allow-untrusted, not both")
     raw = _read(cert_file, "certificate", 1024 * 1024)
     if content is not None and not content.is_file():
         fail(f"content file {content} does not exist")
     ring = Keyring.load(keyring) if keyring is not None else None
-    chain = Chain.connect(rpc, timeout=10) if rpc else None
-    res = verify_certificate(raw, content=content, chain=chain, keyring=ring)
+    store = _store() if dev_chain else None
+    chain: Chain | None = None
+    if rpc:
+        chain = Chain.connect(rpc, timeout=10)
+    elif store is not None:
+        chain = DevChain(store.engine)
+    res = verify_certificate(
+        raw,
+        content=content,
+        chain=chain,
+        keyring=ring,
+        allow_untrusted=allow_untrusted,
+        store=store,
+    )
     ok = res.valid and not (require_anchor and not res.anchored)
     if as_json:
         click.echo(json.dumps({**res.to_dict(), "accepted": ok}))
-    else:
-        for c in res.checks:
-            click.echo(f"{c.outcome:<8} {c.name:<13} {c.detail}")
-        if ok:
-            click.echo(f"VALID ({res.status}) certificate {res.certificate_id}")
-        elif res.valid:
-            click.echo(f"INVALID: not anchored yet (pending) certificate {res.certificate_id}")
-        else:
-            click.echo(f"INVALID: {', '.join(res.failed) or 'required checks missing'}")
+        raise SystemExit(0 if ok else 1)
+    for c in res.checks:
+        click.echo(f"{c.outcome:<8} {c.name:<13} {c.detail}")
+    click.echo(_verdict(res, ok))
     raise SystemExit(0 if ok else 1)
+
+
+def _verdict(res: CertificateCheck, ok: bool) -> str:
+    """The last line of ``cert verify``."""
+    cid = res.certificate_id
+    if not res.valid:
+        issuer = res.get("issuer")
+        failed = ", ".join(res.failed) or "required checks missing"
+        if issuer is not None and issuer.detail.startswith("untrusted issuer"):
+            # no keyring given: say so first, whatever else failed
+            return f"INVALID: untrusted issuer (give --keyring FILE, or --allow-untrusted); failed: {failed}"
+        return f"INVALID: {failed}"
+    trust = "" if res.trusted else ", untrusted issuer"
+    if not ok:
+        what = "not anchored yet" if res.status == "pending" else "anchor not read from a chain"
+        return f"INVALID: {what} ({res.status}) certificate {cid}"
+    if res.status == "unchecked":
+        return f"VALID (unchecked: anchor not read from a chain{trust}) certificate {cid}"
+    return f"VALID ({res.status}{trust}) certificate {cid}"

@@ -1,14 +1,19 @@
-"""Shared CLI plumbing: one-line errors with exit code 2 for bad input, settings loading."""
+"""Shared CLI plumbing: one-line errors with exit code 2 for bad input, settings loading, and
+the one place the CLI builds its services (the same :class:`~service.context.Services` the API
+uses, on the store that :mod:`service.settings` finds)."""
 
 from __future__ import annotations
 
 import json
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.context import Services
 
 
 class BadInput(click.ClickException):
@@ -39,3 +44,24 @@ def echo_json(obj: Any) -> None:
 def warn(message: str) -> None:
     """A note on stderr."""
     click.echo(message, err=True, file=sys.stderr)
+
+
+def services() -> Services:
+    """The services over the configured store, its schema brought up to date.
+
+    A store that did not exist yet is created, and unless ``PROVKIT_DATA_DIR`` named it, the
+    command says so on stderr (with where the location came from): a command run with another
+    configuration must never silently work on a new, empty store with a new watermark key.
+    """
+    from provenance.registry.migrate import current_revisions, head_revisions, upgrade
+    from service.context import Services
+
+    s = load_settings()
+    svc = Services(s)
+    current = current_revisions(svc.engine)
+    if current != head_revisions():
+        upgrade(s.db_url)
+        source = s.data_dir_source()
+        if not current and source != "PROVKIT_DATA_DIR":  # an explicit location needs no note
+            warn(f"provkit: created a new store in {s.data_dir} (from {source})")
+    return svc

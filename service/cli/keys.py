@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import click
 
-from provenance.registry import make_engine
 from service.auth import SCOPES, KeyStore
-from service.cli.common import echo_json, fail, load_settings
+from service.cli.common import echo_json, fail, services
 
 
 def _store() -> KeyStore:
-    from provenance.registry.migrate import upgrade
-
-    s = load_settings()
-    upgrade(s.db_url)
-    return KeyStore(make_engine(s.db_url))
+    return services().keys
 
 
 @click.group("keys")

@@ -19,6 +19,8 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("service.cli.server", "serve"),
     ("service.cli.keys", "keys"),
     ("service.cli.db", "db"),
+    ("service.cli.info", "info_cmd"),
+    ("service.cli.recover", "recover_cmd"),
     ("service.cli.pipeline_cmds", "generate_cmd"),
     ("service.cli.pipeline_cmds", "verify_cmd"),
     ("service.cli.pipeline_cmds", "demo_cmd"),

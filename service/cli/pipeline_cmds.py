@@ -5,21 +5,21 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import ValidationError
 
-from service.cli.common import echo_json, fail, load_settings
+from screening.policy import TIERS
+from service.cli.common import echo_json, fail, load_settings, services
+from service.requests import GenerateRequest, first_error
 
-
-def _services():  # type: ignore[no-untyped-def]
-    from provenance.registry.migrate import upgrade
+if TYPE_CHECKING:
     from service.context import Services
 
-    s = load_settings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(s.db_url)
-    return Services(s)
+
+def _services() -> Services:
+    return services()
 
 
 @click.command("generate")
@@ -28,12 +28,12 @@ def _services():  # type: ignore[no-untyped-def]
               help="Where to copy the generated file (.mp4 for video, .flac/.wav for audio).")  # fmt: skip
 @click.option("--kind", type=click.Choice(["video", "audio"]), default=None,
               help="Default: from the output suffix.")  # fmt: skip
-@click.option("--tier", type=click.Choice(["free", "pro", "enterprise"]), default="free")
+@click.option("--tier", type=click.Choice(TIERS), default="free")
 @click.option("--user", "user_id", default="cli", show_default=True, help="User id on the record.")
-@click.option("--duration", type=click.FloatRange(0.5, 600), default=10.0, show_default=True)
-@click.option("--width", type=click.IntRange(64, 1920), default=640, show_default=True)
-@click.option("--height", type=click.IntRange(64, 1080), default=360, show_default=True)
-@click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=None)
+@click.option("--duration", type=float, default=10.0, show_default=True, help="Seconds.")
+@click.option("--width", type=int, default=640, show_default=True)
+@click.option("--height", type=int, default=360, show_default=True)
+@click.option("--seed", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True, help="Print the receipt as JSON.")
 def generate_cmd(
     prompt: str,
@@ -48,7 +48,7 @@ def generate_cmd(
     as_json: bool,
 ) -> None:
     """Screen PROMPT, generate, watermark, fingerprint and register; copy the media to OUTPUT."""
-    from service.pipeline import GenerateInput, ScreenedOut, generate
+    from service.pipeline import ScreenedOut, generate
 
     suffix = output.suffix.lower()
     kind = kind or ("video" if suffix == ".mp4" else "audio")
@@ -56,11 +56,15 @@ def generate_cmd(
         fail("video output must end in .mp4")
     if kind == "audio" and suffix not in (".flac", ".wav"):
         fail("audio output must end in .flac or .wav")
+    try:  # the API's request model, with the same bounds
+        inp = GenerateRequest(
+            prompt=prompt, user_id=user_id, kind=kind, tier=tier, duration_s=duration,
+            width=width, height=height, seed=seed,
+            audio_format=suffix.lstrip(".") if kind == "audio" else "flac",
+        )  # fmt: skip
+    except ValidationError as exc:
+        fail(first_error(exc))
     svc = _services()
-    inp = GenerateInput(
-        prompt=prompt, user_id=user_id, kind=kind, tier=tier, duration_s=duration,
-        width=width, height=height, seed=seed, audio_format=suffix.lstrip(".") if kind == "audio" else "flac",
-    )  # fmt: skip
     try:
         result = generate(svc, inp)
     except ScreenedOut as exc:
@@ -140,7 +144,7 @@ def demo_cmd(clips: int, duration: float, keep: Path | None, as_json: bool) -> N
     import os
 
     from service.context import Services
-    from service.pipeline import GenerateInput, generate, verify
+    from service.pipeline import generate, verify
     from service.settings import Settings
     from service.transcode import transform
 
@@ -167,7 +171,8 @@ def demo_cmd(clips: int, duration: float, keep: Path | None, as_json: bool) -> N
         if not as_json:
             click.echo(f"{'file':<28} {'verdict':<13} {'watermark':<24} fingerprint")
         for i in range(clips):
-            res = generate(svc, GenerateInput(prompts[i], "demo", duration_s=duration, seed=i))
+            req = GenerateRequest(prompt=prompts[i], user_id="demo", duration_s=duration, seed=i)
+            res = generate(svc, req)
             src = out_dir / f"clip{i}.mp4"
             shutil.copyfile(res.files[0], src)
             for label, kw in DEMO_CASES:

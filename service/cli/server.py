@@ -18,6 +18,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
 
     import uvicorn
 
+    from service.httpserver import HeaderTimeoutProtocol
+
     # worker processes give the parallelism; numeric libraries stay single-threaded in each
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(var, "1")
@@ -40,4 +42,8 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         port=port,
         workers=workers or s.workers,
         log_level=s.log_level.lower(),
+        # provkit's JSON access log (service.middleware) replaces uvicorn's plain-text one, which
+        # would record full URLs, query strings included
+        access_log=False,
+        http=HeaderTimeoutProtocol,
     )

@@ -16,17 +16,14 @@ from provenance.fingerprint import (
 )
 from provenance.fingerprint.index import QUERY_SAMPLE_FPS
 from provenance.fingerprint.video import VideoFingerprint
-from provenance.registry.migrate import upgrade
-from service.cli.common import echo_json, fail, load_settings
+from service.cli.common import echo_json, fail, services
 
 #: File name suffixes taken when adding a folder.
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mpg", ".mpeg", ".flv"}
 
 
 def _index() -> FingerprintIndex:
-    s = load_settings()
-    upgrade(s.db_url)
-    return FingerprintIndex(s.db_url, s.data_dir / "fingerprints.npz")
+    return services().fingerprints
 
 
 def _fingerprint(path: Path, query: bool = False, **kwargs: Any) -> VideoFingerprint:

@@ -107,11 +107,11 @@ def test_anchor_and_verify_on_anvil(anvil_url: str, key_file: Path, sqlite_db_ur
     assert b.status == "anchored" and b.chain_id == 31337 and b.gas_used and b.gas_used < 60_000
     reader = Chain.connect(anvil_url)  # a verifier needs no key, only the endpoint
     for i in ids:
-        res = verify_certificate(store.get(i).to_json(), chain=reader)
+        res = verify_certificate(store.get(i).to_json(), chain=reader, allow_untrusted=True)
         assert res.status == "confirmed", res.to_dict()
     doc = store.get(ids[0]).to_dict()
     doc["anchor"]["block_time"] += 1
-    assert verify_certificate(doc, chain=reader).failed == ["block_time"]
+    assert verify_certificate(doc, chain=reader, allow_untrusted=True).failed == ["block_time"]
     engine.dispose()
 
 
@@ -157,7 +157,21 @@ def test_cli_anchor_and_verify_on_anvil(
     assert a.exit_code == 0 and gas and 21_320 <= int(gas.group(1)) <= 22_280, a.output
     (cert,) = list((tmp_path / "out").glob("*.json"))
     v = r.invoke(cli, ["cert", "verify", str(cert), "--content", "x.wav", "--rpc", anvil_url])
-    assert v.exit_code == 0 and "VALID (confirmed)" in v.stdout, v.output
+    assert v.exit_code == 1 and "untrusted issuer" in v.stdout, v.output
+    v = r.invoke(
+        cli,
+        [
+            "cert",
+            "verify",
+            str(cert),
+            "--content",
+            "x.wav",
+            "--rpc",
+            anvil_url,
+            "--allow-untrusted",
+        ],
+    )
+    assert v.exit_code == 0 and "VALID (confirmed, untrusted issuer)" in v.stdout, v.output
     # the same through the EAS-compatible contract deployed from the CLI
     d = r.invoke(cli, ["cert", "deploy-contract", "--rpc", anvil_url, "--chain-key", str(key_file)])
     address = d.stdout.strip()
@@ -198,8 +212,8 @@ def test_cli_anchor_and_verify_on_anvil(
     assert a.exit_code == 0, a.output
     (cert2,) = list((tmp_path / "out2").glob("*.json"))
     assert json.loads(cert2.read_text())["anchor"]["method"] == "eas-timestamp"
-    v = r.invoke(cli, ["cert", "verify", str(cert2), "--rpc", anvil_url])
-    assert v.exit_code == 0 and "VALID (confirmed)" in v.stdout, v.output
+    v = r.invoke(cli, ["cert", "verify", str(cert2), "--rpc", anvil_url, "--allow-untrusted"])
+    assert v.exit_code == 0 and "VALID (confirmed, untrusted issuer)" in v.stdout, v.output
 
 
 def test_documented_by_hand_verifier_on_anvil(

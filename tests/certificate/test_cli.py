@@ -56,9 +56,13 @@ def test_mint_anchor_verify(env: Path) -> None:
         "--profile", "seed", "--key", "issuer.key", "-o", "cert.json",
     )  # fmt: skip
     assert code == 0 and "score 0.9 (seed)" in out and "pending" in out
-    code, out, _ = run("cert", "verify", "cert.json", "--content", "song.wav")
+    code, out, _ = run(
+        "cert", "verify", "cert.json", "--content", "song.wav", "--keyring", "ring.json"
+    )
     assert code == 0 and "VALID (pending)" in out and "pass     signature" in out
-    assert run("cert", "verify", "cert.json", "--require-anchor")[0] == 1
+    code, out, _ = run("cert", "verify", "cert.json", "--allow-untrusted")
+    assert code == 0 and "VALID (pending, untrusted issuer)" in out
+    assert run("cert", "verify", "cert.json", "--require-anchor", "--keyring", "ring.json")[0] == 1
     code, out, err = run("cert", "anchor", "--export-dir", "anchored")
     assert code == 0 and "1 certificate(s) anchored" in out and "development chain" in err
     (path,) = list((env / "anchored").glob("*.json"))
@@ -66,8 +70,17 @@ def test_mint_anchor_verify(env: Path) -> None:
         "cert", "verify", str(path), "--content", "song.wav", "--keyring", "ring.json", "--json"
     )
     res = json.loads(out)
-    assert code == 0 and res["valid"] and res["status"] == "anchored"
+    assert code == 0 and res["valid"] and res["status"] == "unchecked" and res["trusted_issuer"]
     assert {c["name"]: c["outcome"] for c in res["checks"]}["issuer"] == "pass"
+    # without a chain read the anchor is never taken as proven
+    code, out, _ = run("cert", "verify", str(path), "--keyring", "ring.json")
+    assert code == 0 and "VALID (unchecked" in out and "VALID (anchored" not in out
+    assert run("cert", "verify", str(path), "--keyring", "ring.json", "--require-anchor")[0] == 1
+    # the development chain lives in the store: a later command reads the anchor back
+    code, out, _ = run(
+        "cert", "verify", str(path), "--keyring", "ring.json", "--dev-chain", "--require-anchor"
+    )
+    assert code == 0 and "VALID (confirmed) certificate" in out and "pass     batch" in out
     cid = path.stem
     code, out, _ = run("cert", "get", cid)
     assert code == 0 and json.loads(out)["anchor"]["status"] == "anchored"
@@ -75,7 +88,7 @@ def test_mint_anchor_verify(env: Path) -> None:
     doc = json.loads(path.read_text())
     doc["contribution"]["score"] = 0.95
     (env / "forged.json").write_text(json.dumps(doc))
-    code, out, _ = run("cert", "verify", "forged.json")
+    code, out, _ = run("cert", "verify", "forged.json", "--keyring", "ring.json")
     assert code == 1 and "INVALID: signature, inclusion" in out
     code, out, _ = run("cert", "verify", str(path), "--content", "record.json")
     assert code == 1 and "content_hash" in out
@@ -156,7 +169,9 @@ def test_unreachable_rpc_is_reported_not_valid(env: Path) -> None:
     assert run("cert", "mint", *args, "-o", "c.json")[0] == 0
     assert run("cert", "anchor", "--export-dir", "out")[0] == 0
     (path,) = list((env / "out").glob("*.json"))
-    code, out, _ = run("cert", "verify", str(path), "--rpc", "http://127.0.0.1:9")
+    code, out, _ = run(
+        "cert", "verify", str(path), "--rpc", "http://127.0.0.1:9", "--allow-untrusted"
+    )
     assert code == 1 and "error    onchain_root" in out and "unreachable" in out
     # anchoring against a dead endpoint (from the settings): the batch waits, exit 1
     assert run("cert", "mint", *args, "-o", "c2.json")[0] == 0

@@ -58,12 +58,12 @@ def _names(res: Any, outcome: str) -> set[str]:
 
 def test_pending_certificate(signer: Signer, record: dict[str, Any]) -> None:
     c = mint(record, full_actions(), signer, content=CONTENT)
-    res = verify_certificate(c.to_json(), content=CONTENT)
+    res = verify_certificate(c.to_json(), content=CONTENT, allow_untrusted=True)
     assert res.valid and res.status == "pending" and not res.anchored
     assert _names(res, "pass") == {"schema", "key_id", "signature", "content_hash"}
-    assert _names(res, "pending") == {"inclusion", "onchain_root", "block_time"}
+    assert _names(res, "pending") == {"inclusion", "onchain_root", "block_time", "batch"}
     assert [c.name for c in res] == [
-        "schema", "key_id", "issuer", "signature", "content_hash", "inclusion", "onchain_root", "block_time",
+        "schema", "key_id", "issuer", "signature", "content_hash", "inclusion", "onchain_root", "block_time", "batch",
     ]  # fmt: skip
     assert json.loads(json.dumps(res.to_dict()))["status"] == "pending"
 
@@ -71,14 +71,18 @@ def test_pending_certificate(signer: Signer, record: dict[str, Any]) -> None:
 def test_anchored_and_confirmed(anchored: tuple[list[dict[str, Any]], Chain, Signer]) -> None:
     certs, chain, _ = anchored
     for i, doc in enumerate(certs):
-        off = verify_certificate(json.dumps(doc), content=CONTENT + bytes([i]))
-        assert off.valid and off.status == "anchored"
-        on = verify_certificate(doc, chain=chain)
+        off = verify_certificate(
+            json.dumps(doc), content=CONTENT + bytes([i]), allow_untrusted=True
+        )
+        assert off.valid and off.status == "unchecked" and not off.anchored
+        on = verify_certificate(doc, chain=chain, allow_untrusted=True)
         assert on.valid and on.status == "confirmed", on.to_dict()
         assert _names(on, "pass") >= {"inclusion", "onchain_root", "block_time"}
     # the proof stays small and the formatting of the JSON does not matter
     assert len(base64.b64decode(certs[0]["anchor"]["proof"])) <= 3 * 32
-    assert verify_certificate(json.dumps(certs[0], indent=None, sort_keys=True)).valid
+    assert verify_certificate(
+        json.dumps(certs[0], indent=None, sort_keys=True), allow_untrusted=True
+    ).valid
 
 
 def test_mint_rejects_inconsistent_input(signer: Signer, record: dict[str, Any]) -> None:
@@ -98,15 +102,15 @@ def test_mint_rejects_inconsistent_input(signer: Signer, record: dict[str, Any])
 
 def test_nothing_is_valid_by_default() -> None:
     for doc in ({}, {"schema": "provkit.certificate/1"}, {"anchor": {"status": "anchored"}}):
-        res = verify_certificate(doc)
+        res = verify_certificate(doc, allow_untrusted=True)
         assert not res.valid and res.status == "invalid"
         assert {"schema", "key_id", "signature"} <= set(res.failed)
     with pytest.raises(CertificateError, match="not JSON"):
-        verify_certificate(b"\xff{")
+        verify_certificate(b"\xff{", allow_untrusted=True)
     with pytest.raises(CertificateError, match="JSON object"):
-        verify_certificate("[1, 2]")
+        verify_certificate("[1, 2]", allow_untrusted=True)
     with pytest.raises(CertificateError, match="not JSON"):
-        verify_certificate("[" * 100_000)
+        verify_certificate("[" * 100_000, allow_untrusted=True)
 
 
 def test_keyring_unknown_and_retired_keys(
@@ -135,9 +139,9 @@ def test_content_mismatch(
     certs, _, _ = anchored
     f = tmp_path / "c.bin"
     f.write_bytes(CONTENT + bytes([0]))
-    assert verify_certificate(certs[0], content=f).valid
+    assert verify_certificate(certs[0], content=f, allow_untrusted=True).valid
     f.write_bytes(CONTENT + bytes([1]))
-    assert verify_certificate(certs[0], content=f).failed == ["content_hash"]
+    assert verify_certificate(certs[0], content=f, allow_untrusted=True).failed == ["content_hash"]
 
 
 def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -211,7 +215,7 @@ def test_random_tampering_names_the_right_check(
     _set(doc, path, new)
     if path == ("anchor", "contract") and str(new).lower() == str(old).lower():
         return  # same address in another letter case: nothing changed
-    res = verify_certificate(doc, chain=chain)
+    res = verify_certificate(doc, chain=chain, allow_untrusted=True)
     if path[0] == "anchor":
         expected = EXPECTED_ANCHOR_CHECK[path[1]]
         if expected is None:
@@ -233,7 +237,9 @@ def test_tampered_content_and_proof_bytes(
     content = bytearray(CONTENT + bytes([3]))
     i = data.draw(st.integers(min_value=0, max_value=len(content) - 1))
     content[i] ^= 1 << data.draw(st.integers(min_value=0, max_value=7))
-    assert verify_certificate(doc, content=bytes(content)).failed == ["content_hash"]
+    assert verify_certificate(doc, content=bytes(content), allow_untrusted=True).failed == [
+        "content_hash"
+    ]
     for field in ("proof", "root", "leaf_salt"):
         d = copy.deepcopy(doc)
         raw = bytearray(
@@ -246,7 +252,7 @@ def test_tampered_content_and_proof_bytes(
         d["anchor"][field] = (
             base64.b64encode(bytes(raw)).decode() if field == "proof" else raw.hex()
         )
-        assert verify_certificate(d).failed == ["inclusion"], field
+        assert verify_certificate(d, allow_untrusted=True).failed == ["inclusion"], field
 
 
 def test_certificate_model_roundtrip(anchored: tuple[list[dict[str, Any]], Chain, Signer]) -> None:

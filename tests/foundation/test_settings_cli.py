@@ -93,3 +93,53 @@ def test_db_commands(runner: CliRunner) -> None:
     assert "up to date" in runner.invoke(cli, ["db", "current"]).stdout
     assert runner.invoke(cli, ["db", "downgrade", "base", "--yes"]).exit_code == 0
     assert "empty" in runner.invoke(cli, ["db", "current"]).stdout
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A user with no provkit variables: the store is whatever the lookup order finds."""
+    for var in ("PROVKIT_DATA_DIR", "PROVKIT_CONFIG", "PROVKIT_DATABASE_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    return tmp_path
+
+
+def test_the_store_does_not_depend_on_the_current_folder(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = set()
+    for folder in ("a", "b/c"):
+        (home / folder).mkdir(parents=True)
+        monkeypatch.chdir(home / folder)
+        seen.add(Settings().data_dir)
+    assert seen == {home / "data" / "provkit"}
+    assert Settings().data_dir_source() == "the per-user default"
+
+
+def test_lookup_order(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cfg = home / "config" / "provkit" / "provkit.toml"
+    cfg.parent.mkdir(parents=True)
+    cfg.write_text(f'data_dir = "{home / "srv"}"\n')
+    assert Settings().data_dir == home / "srv"
+    assert Settings().data_dir_source() == f"data_dir in {cfg}"
+    monkeypatch.setenv("PROVKIT_DATA_DIR", str(home / "env"))
+    assert Settings().data_dir == home / "env"
+    assert Settings().data_dir_source() == "PROVKIT_DATA_DIR"
+
+
+def test_info_says_which_store_and_the_first_command_says_it_created_one(home: Path) -> None:
+    runner = CliRunner()
+    r = runner.invoke(cli, ["info", "--json"])
+    assert r.exit_code == 0, r.output
+    info = json.loads(r.stdout)
+    assert info["data_dir"] == str(home / "data" / "provkit")
+    assert info["data_dir_from"] == "the per-user default"
+    assert info["schema"] == "absent" and not (home / "data" / "provkit").exists()
+    r = runner.invoke(cli, ["keys", "list"])
+    assert r.exit_code == 0
+    assert f"created a new store in {home / 'data' / 'provkit'}" in r.stderr
+    r = runner.invoke(cli, ["keys", "list"])
+    assert "created" not in r.stderr  # once only
+    info = json.loads(runner.invoke(cli, ["info", "--json"]).stdout)
+    assert (info["schema"], info["generations"]) == ("up to date", 0)

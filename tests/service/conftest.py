@@ -59,15 +59,19 @@ CLI = [__import__("sys").executable, "-m", "service.cli"]
 
 
 @contextmanager
-def running_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
-    """Run ``provkit serve`` until the block ends; yields its base URL once /readyz answers."""
+def running_server(env: dict[str, str], cwd: Path, log: Path | None = None) -> Iterator[str]:
+    """Run ``provkit serve`` until the block ends; yields its base URL once /readyz answers.
+
+    With ``log``, the server's stderr (its JSON log) goes to that file.
+    """
     import subprocess
     import time
 
     import httpx
 
+    err = log.open("wb") if log is not None else subprocess.PIPE
     proc = subprocess.Popen(
-        [*CLI, "serve"], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [*CLI, "serve"], env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err
     )
     url = f"http://127.0.0.1:{env['PROVKIT_PORT']}"
     try:
@@ -89,3 +93,40 @@ def running_server(env: dict[str, str], cwd: Path) -> Iterator[str]:
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if log is not None:
+            err.close()  # type: ignore[union-attr]
+
+
+def media_tool(name: str) -> str:
+    """A media tool (``ffmpeg``, ``chromium``), installed from Debian's packages when missing;
+    skips loudly when that is impossible."""
+    import shutil
+    import subprocess
+
+    # the script returns at once when the tool (and, for chromium, its CJK font) is present
+    subprocess.run(["bash", str(ROOT / "scripts" / "ensure_media_tools.sh"), name], check=False)
+    path = shutil.which(name)
+    if path is None:
+        pytest.skip(f"*** {name} unavailable and could not be installed: test skipped ***")
+    return path
+
+
+def ffmpeg_path() -> str:
+    """ffmpeg (see :func:`media_tool`)."""
+    return media_tool("ffmpeg")
+
+
+def admin_key(env: dict[str, str], cwd: Path) -> str:
+    """A new admin API key in the store ``env`` names, made with the CLI."""
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        [*CLI, "keys", "create", "--scope", "admin", "--json"],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return str(json.loads(out)["key"])

@@ -7,26 +7,17 @@ screenshot is kept under ``test-artifacts/``.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
-from .conftest import CLI, provkit_env, running_server
+from .conftest import CLI, media_tool, provkit_env, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 
 
 def _chromium() -> str:
-    subprocess.run(
-        ["bash", str(ROOT / "scripts" / "ensure_media_tools.sh"), "chromium"], check=False
-    )
-    path = shutil.which("chromium")
-    if path is None:
-        pytest.skip("*** chromium unavailable and could not be installed: browser test skipped ***")
-    return path
+    return media_tool("chromium")
 
 
 def test_page_verifies_an_upload(tmp_path: Path) -> None:

@@ -80,3 +80,18 @@ def test_demo_table(runner: CliRunner) -> None:
         assert verdicts[label] == "generated", (label, verdicts)
     assert verdicts["audio only (MP3 128k)"] != "generated"  # the band is removed: honest miss
     assert verdicts["unregistered"] == "not_found"
+
+
+def test_generate_bounds_are_the_api_s(tmp_path: Path) -> None:
+    """The CLI builds the API's request model: the same bounds, broken as one line, exit 2."""
+    from service.requests import LIMITS
+
+    r = CliRunner().invoke(
+        cli, ["generate", "waves", "-o", str(tmp_path / "a.flac"), "--duration", "100000"]
+    )
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [
+        f"provkit: error: duration_s: Input should be less than or equal to {LIMITS.max_duration_s:g}"
+    ]
+    r = CliRunner().invoke(cli, ["generate", "x", "-o", str(tmp_path / "a.mp4"), "--width", "641"])
+    assert r.exit_code == 2 and "even" in r.stderr

@@ -7,8 +7,6 @@ also checks that unmarked, unregistered media is ``not_found``. ffmpeg comes fro
 
 from __future__ import annotations
 
-import json
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,36 +14,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import CLI, provkit_env, running_server
+from .conftest import admin_key, ffmpeg_path, provkit_env, running_server
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _ffmpeg() -> str:
-    if shutil.which("ffmpeg") is None:
-        subprocess.run(
-            ["bash", str(ROOT / "scripts" / "ensure_media_tools.sh"), "ffmpeg"], check=False
-        )
-    path = shutil.which("ffmpeg")
-    if path is None:
-        pytest.skip("*** ffmpeg unavailable and could not be installed: server e2e skipped ***")
-    return path
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tmp = tmp_path_factory.mktemp("server")
     env = provkit_env(tmp)
-    out = subprocess.run(
-        [*CLI, "keys", "create", "--scope", "admin", "--json"],
-        env=env,
-        cwd=tmp,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    key = admin_key(env, tmp)
     with running_server(env, tmp) as url:
-        yield url, json.loads(out)["key"]
+        yield url, key
 
 
 TRANSFORMS: dict[str, list[str]] = {
@@ -63,7 +43,7 @@ SUFFIX = {"audio only flac": ".flac", "audio only mp3 V0": ".mp3"}
 
 def test_generate_transcode_verify(server: tuple[str, str], tmp_path: Path) -> None:
     url, key = server
-    ffmpeg = _ffmpeg()
+    ffmpeg = ffmpeg_path()
     h = {"X-API-Key": key}
     with httpx.Client(base_url=url, headers=h, timeout=120) as c:
         body = {

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from service.context import Services
-from service.pipeline import GenerateInput, PipelineError, ScreenedOut, generate, verify
+from service.pipeline import GenerateRequest, PipelineError, ScreenedOut, generate, verify
 from service.store import ScreeningDecisionRow
 from service.transcode import transform
 
@@ -18,7 +18,10 @@ from .conftest import SMALL
 
 @pytest.fixture
 def generated(svc: Services):  # type: ignore[no-untyped-def]
-    return generate(svc, GenerateInput("a slow pan across a rainy city", "alice", seed=1, **SMALL))  # type: ignore[arg-type]
+    return generate(
+        svc,
+        GenerateRequest(prompt="a slow pan across a rainy city", user_id="alice", seed=1, **SMALL),
+    )
 
 
 def test_generate_registers_marks_and_fingerprints(svc: Services, generated) -> None:  # type: ignore[no-untyped-def]
@@ -80,7 +83,7 @@ def test_verify_original_and_transforms(svc: Services, generated, tmp_path: Path
 def test_unregistered_media_is_not_found(svc: Services, tmp_path: Path) -> None:
     from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
 
-    media = ReferenceGenerator().generate(GenerationRequest("never registered", seed=5, **SMALL))  # type: ignore[arg-type]
+    media = ReferenceGenerator().generate(GenerationRequest("never registered", seed=5, **SMALL))
     assert media.video is not None
     p = tmp_path / "other.mp4"
     write_mp4(p, media.video, media.audio[0])
@@ -92,7 +95,9 @@ def test_unregistered_media_is_not_found(svc: Services, tmp_path: Path) -> None:
 
 
 def test_audio_generation(svc: Services) -> None:
-    res = generate(svc, GenerateInput("a calm piano piece", "bob", kind="audio", duration_s=5))
+    res = generate(
+        svc, GenerateRequest(prompt="a calm piano piece", user_id="bob", kind="audio", duration_s=5)
+    )
     assert res.files[0].suffix == ".flac"
     r = verify(svc, res.files[0])
     assert r["verdict"] == "generated"
@@ -101,7 +106,12 @@ def test_audio_generation(svc: Services) -> None:
 
 def test_screened_out_generates_nothing(svc: Services) -> None:
     with pytest.raises(ScreenedOut) as exc:
-        generate(svc, GenerateInput("sing my lyrics in Taylor Swift's exact voice", "eve", **SMALL))  # type: ignore[arg-type]
+        generate(
+            svc,
+            GenerateRequest(
+                prompt="sing my lyrics in Taylor Swift's exact voice", user_id="eve", **SMALL
+            ),
+        )
     d = exc.value.decision
     assert d["action"] in ("deny", "review")
     assert d["reasons"]
@@ -120,7 +130,7 @@ def test_failure_midway_leaves_nothing(svc: Services, monkeypatch: pytest.Monkey
 
     monkeypatch.setattr(svc.fingerprints, "add", broken)
     with pytest.raises(PipelineError, match="index disk full"):
-        generate(svc, GenerateInput("a quiet forest", "carol", seed=3, **SMALL))  # type: ignore[arg-type]
+        generate(svc, GenerateRequest(prompt="a quiet forest", user_id="carol", seed=3, **SMALL))
     assert svc.registry.count() == 0
     assert not any(v.startswith("gen:") for v in svc.fingerprints.videos())
     leftovers = (
@@ -148,7 +158,7 @@ def test_failure_after_indexing_removes_index_entries(
 
     monkeypatch.setattr(pl, "_thumbnail", broken_thumb)
     with pytest.raises(PipelineError):
-        generate(svc, GenerateInput("a quiet forest", "carol", seed=3, **SMALL))  # type: ignore[arg-type]
+        generate(svc, GenerateRequest(prompt="a quiet forest", user_id="carol", seed=3, **SMALL))
     assert svc.registry.count() == 0
     assert not any(v.startswith("gen:") for v in svc.fingerprints.videos())
 
@@ -182,13 +192,13 @@ def test_long_media_streams_the_watermark_check(
     generated,  # type: ignore[no-untyped-def]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import service.pipeline as pl
+    import service.signals.watermark as wm
 
     def no_full_decode(*_a: object, **_k: object) -> None:
         raise AssertionError("long media must not be decoded into memory")
 
-    monkeypatch.setattr(pl, "STREAM_AUDIO_AFTER_S", 1.0)
-    monkeypatch.setattr(pl, "decode_audio", no_full_decode)
+    monkeypatch.setattr(wm, "STREAM_AUDIO_AFTER_S", 1.0)
+    monkeypatch.setattr(wm, "decode_audio", no_full_decode)
     r = verify(svc, generated.files[0])
     assert r["verdict"] == "generated"
     assert r["signals"]["watermark"]["payload"] == generated.generation.mark_hex
@@ -248,7 +258,9 @@ def test_auto_mode_searches_in_full_when_the_key_frames_disagree(
     tmp_path: Path,
 ) -> None:
     # generation A's marked soundtrack laid over generation B's video
-    other = generate(svc, GenerateInput("a desert road at dusk", "bob", seed=7, **SMALL))  # type: ignore[arg-type]
+    other = generate(
+        svc, GenerateRequest(prompt="a desert road at dusk", user_id="bob", seed=7, **SMALL)
+    )
     swapped = _mux(other.files[0], generated.files[0], tmp_path / "swapped.mp4")
     r = verify(svc, swapped)
     fpd = r["signals"]["fingerprint"]
@@ -264,4 +276,4 @@ def test_unknown_verify_mode_is_refused() -> None:
     from service.pipeline import VerifyOptions
 
     with pytest.raises(ValueError, match="unknown verify mode"):
-        VerifyOptions(mode="quick")  # type: ignore[arg-type]
+        VerifyOptions(mode="quick")

@@ -1,0 +1,31 @@
+"""Process-tree statistics read from /proc: which processes a server runs, and their memory."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+
+def tree(pid: int) -> set[int]:
+    """``pid`` and every descendant (uvicorn's workers, their helpers)."""
+    seen, todo = {pid}, [pid]
+    while todo:
+        parent = todo.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*"):
+            with contextlib.suppress(OSError):
+                for child in map(int, (task / "children").read_text().split()):
+                    if child not in seen:
+                        seen.add(child)
+                        todo.append(child)
+    return seen
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of ``pid`` and its descendants, in MB."""
+    total = 0
+    for p in tree(pid):
+        with contextlib.suppress(OSError):
+            for line in Path(f"/proc/{p}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+    return total / 1024
