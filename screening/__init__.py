@@ -1,11 +1,15 @@
-"""Voice-impersonation prompt screening (Chinese and English), robust to obfuscation.
+"""Voice-impersonation prompt screening (Mandarin, Cantonese, English, Japanese, Korean),
+robust to obfuscation and encodings, with an optional semantic stage.
 
 >>> from screening import Screener
 >>> d = Screener.default().screen("make a song in Jay Chou's voice", tier="free")
 >>> d.action, [r.code for r in d.reasons]
 ('deny', ['VOICE_IMPERSONATION'])
 
-Pure text: imports nothing from the other provkit parts, needs no network and no model.
+Rules over normalized text always; with the ``semantic`` extra installed, ``Screener.default()``
+also attaches :class:`SemanticStage` (a bundled multilingual encoder and a trained classifier that
+sends likely voice requests the rules allowed to review). Imports nothing from the other provkit
+parts; no network, nothing downloaded at run time.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from screening.screener import (
     Screener,
     detect_language,
 )
+from screening.semantic import SemanticStage
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
@@ -56,6 +61,7 @@ __all__ = [
     "Rule",
     "Screener",
     "ScreeningError",
+    "SemanticStage",
     "collapse_separators",
     "decode_leet",
     "detect_language",

@@ -8,6 +8,12 @@ breakdowns per language, category and obfuscation type, and the issue's bars:
 * ``deny_strict`` — deny-labelled prompts that got deny;
 * ``false_block`` — allow-labelled prompts that got deny;
 * ``allow_review`` — allow-labelled prompts sent to review (reported, not a block).
+
+The protocol (docs/screening.md): the labelled corpus (:mod:`screening.corpus`) is split by
+template family into train / dev / test; rules and the semantic head are tuned on train and dev
+only, the test split was written before the changes it measures and is frozen (its SHA-256 is
+checked by the tests and recorded in BENCHMARKS.md). :func:`evaluate_corpus` reports all three;
+``provkit screen eval`` without a file prints them.
 """
 
 from __future__ import annotations
@@ -19,10 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from screening.corpus import SPLITS, generate
 from screening.errors import BadPrompt
 from screening.screener import Screener
 
-__all__ = ["EvalReport", "Example", "evaluate", "read_labelled"]
+__all__ = [
+    "EvalReport",
+    "Example",
+    "evaluate",
+    "evaluate_corpus",
+    "examples_from_rows",
+    "format_splits",
+    "read_labelled",
+]
 
 LABELS = ("allow", "review", "deny")
 
@@ -39,6 +54,7 @@ class Example:
     category: str = ""
     obfuscation: str = "none"
     user_id: str | None = None
+    family: str = ""
 
 
 def read_labelled(path: str | Path) -> list[Example]:
@@ -63,9 +79,49 @@ def read_labelled(path: str | Path) -> list[Example]:
                 category=str(obj.get("category") or ""),
                 obfuscation=str(obj.get("obfuscation") or "none"),
                 user_id=obj.get("user_id"),
+                family=str(obj.get("family") or ""),
             )
         )
     return out
+
+
+def examples_from_rows(rows: Iterable[dict[str, Any]]) -> list[Example]:
+    """Examples from corpus rows (:func:`screening.corpus.generate`)."""
+    return [
+        Example(
+            id=str(r["id"]),
+            prompt=str(r["prompt"]),
+            label=str(r["label"]),
+            tier=str(r.get("tier") or "free"),
+            lang=str(r.get("lang") or ""),
+            category=str(r.get("category") or ""),
+            user_id=r.get("user_id"),
+            family=str(r.get("family") or ""),
+        )
+        for r in rows
+    ]
+
+
+def evaluate_corpus(screener: Screener) -> dict[str, EvalReport]:
+    """Reports on the corpus's train, dev and test splits (regenerated from its seed)."""
+    corpus = generate()
+    return {split: evaluate(screener, examples_from_rows(corpus[split])) for split in SPLITS}
+
+
+def format_splits(reports: dict[str, EvalReport]) -> str:
+    """A summary row per split, then each split's full report."""
+    lines = [
+        f"{'split':6} {'n':>5} {'deny rec':>9} {'deny→deny':>10} {'false blk':>10} {'allow→rev':>10}"
+    ]
+    for split, r in reports.items():
+        b = r.bars()
+        lines.append(
+            f"{split:6} {r.total.n:>5} {_pct(b['deny_recall']):>9} {_pct(b['deny_strict']):>10} "
+            f"{_pct(b['false_block']):>10} {_pct(b['allow_review']):>10}"
+        )
+    for split, r in reports.items():
+        lines += ["", f"== {split}", r.format()]
+    return "\n".join(lines)
 
 
 @dataclass

@@ -19,6 +19,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from screening import lexicon
+from screening.normalization import normalize_char
+
 __all__ = [
     "CONTEXTS",
     "TargetSpan",
@@ -68,28 +71,8 @@ _VOICE_CUE = re.compile(
 
 
 # Same-length homophone spellings of the cue words used to dodge keyword filters ("膜仿").
-_VARIANTS = {
-    "膜仿": "模仿",
-    "摸仿": "模仿",
-    "磨仿": "模仿",
-    "魔仿": "模仿",
-    "克龙": "克隆",
-    "刻隆": "克隆",
-    "客隆": "克隆",
-    "声因": "声音",
-    "生音": "声音",
-    "声引": "声音",
-    "桑音": "嗓音",
-    "嗓因": "嗓音",
-    "声綫": "声线",
-    "冒冲": "冒充",
-    "帽充": "冒充",
-    "音涩": "音色",
-    # Cantonese written forms
-    "嘅": "的",
-    "佢": "他",
-    "唔好": "不要",
-    "咩": "么",
+_VARIANTS: dict[str, str] = {
+    str(k): str(v) for k, v in (lexicon.load().get("variants") or {}).items()
 }
 _VARIANT_RE = re.compile("|".join(_VARIANTS))
 
@@ -101,16 +84,19 @@ def fold_variants(text: str) -> str:
 
 def has_voice_cue(clean: str) -> bool:
     """True when the cleaned prompt contains any voice/imitation/speech cue word."""
-    return _VOICE_CUE.search(clean) is not None
+    return _VOICE_CUE.search(clean) is not None or _VOICE_CUE_MULTI.search(clean) is not None
+
+
+_VOICE_CUE_MULTI = re.compile(r"목소리|음성|보이스|흉내|척|사칭|성대모사|そっくり|ボイス|まね|真似")
 
 
 _NEG_EN = re.compile(
     r"\b(?:not|no|never|without|dont|doesnt|don't|doesn't|avoid|avoiding|instead of|rather than|"
     r"other than|unlike|isnt|isn't|mustnt|must not|should not|shouldnt|nothing like|"
-    r"anything but|except)\b[^.;!?\n]{0,40}$"
+    r"anything but|except)\b[^.;:!?,\n]{0,40}$"
 )
 _NEG_ZH = re.compile(
-    r"(?:不要|不能|别|不是|不像|不用|无需|避免|禁止|切勿|不得|而不是|并非|非)[^。；;！!？?\n]{0,12}$"
+    r"(?:不要|不能|别|不是|不像|不用|无需|避免|禁止|切勿|不得|而不是|并非|非)[^。；;！!？?，,：:、\n]{0,12}$"
 )
 _BUT = re.compile(r"\b(?:but|however|yet)\b|但|可是|不过|而是")
 
@@ -151,6 +137,9 @@ _CLONE_LEFT_EN = re.compile(
     r"in the voice of|with the voice of|using the voice of|voice it as|voiced as|"
     r"sing as|speak as|talk as|rap as|narrate as|read it as|acting as|speaking as)\s+(?:the\s+)?"
     r"|\bai\s+"
+    r"|\bswear (?:it is|it's|that's|this is)\s+"
+    r"|\b(?:singer|voice|narrator|speaker|vocalist)\s+is\s+(?:unmistakably|clearly|obviously|"
+    r"definitely|basically|literally)\s+"
     r"|\b(?:indistinguishable|undistinguishable|identical|no different|a perfect match)\s+"
     r"(?:from|to|with|for)\s+(?:the\s+)?"
     r"|\b(?:swap|replace|change|switch|convert)\w*\s+(?:the\s+|my\s+|his\s+|her\s+|this\s+)?"
@@ -282,6 +271,10 @@ _PERFORM_RIGHT_ZH = re.compile(
     r"演讲|朗读|念|读|唱|演唱|献唱|代言|推荐|带货|祝福|祝|问候|打电话|喊|骂|爆料|透露|录|"
     r"翻唱|主持|播报|讲述|介绍|推销|支持|反对|号召|发表|求|借|要|打招呼|打个招呼|问好|拜年|喊话|致意|说话)"
     r"(?!会|片|团|者|家|法|台|厅|歌星|功|词|本|段)"
+)
+_OTHER_READER = re.compile(
+    r"^\s*(?:read|narrated|sung|voiced|performed|recited|spoken)\s+(?:aloud\s+|out\s+)?"
+    r"(?:in|by|with)\s+(?:a|an|my|our|two|the user's|generic)\b"
 )
 _PERFORM_PAST_ZH = re.compile(
     r"^(?:唱的|演唱的|唱过|说的|说过|讲过|讲的|翻唱的|代言的|主持的|播报的)"
@@ -569,7 +562,11 @@ _FICTIONAL_PEOPLE = re.compile(
 
 def is_fictional_or_awareness(clean: str) -> bool:
     """True when people in the prompt are fictional, or the prompt warns about scams."""
-    return bool(_FICTIONAL_PEOPLE.search(clean) or _AWARENESS.search(clean))
+    return bool(
+        _FICTIONAL_PEOPLE.search(clean)
+        or _AWARENESS.search(clean)
+        or _AWARENESS_MULTI.search(clean)
+    )
 
 
 def is_call(clean: str) -> bool:
@@ -594,7 +591,7 @@ def contexts(clean: str) -> set[str]:
         out.add("leaked")
     if _ENDORSE.search(clean):
         out.add("endorsement")
-    return out
+    return out | multi_contexts(clean)
 
 
 _SPECIFIC = re.compile(
@@ -638,7 +635,7 @@ def find_unnamed(marked: str) -> list[TargetSpan]:
 
     for m in _FAMILY_POSE_ZH.finditer(marked):
         add("private", m, posed=True)
-    for rx in (_ROLE_EN, _ROLE_ZH):
+    for rx in (_ROLE_EN, _ROLE_ZH, _POSE_ROLE_MULTI):
         for m in rx.finditer(marked):
             add("role", m, posed=True)
     for who, rx in (
@@ -653,6 +650,7 @@ def find_unnamed(marked: str) -> list[TargetSpan]:
         ("private", _PRIVATE_ZH),
         ("role", _ROLE_VOICE_ZH),
         ("role", _ROLE_VOICE_EN),
+        ("private", _PRIVATE_MULTI),
     ):
         for m in rx.finditer(marked):
             add(who, m)
@@ -712,7 +710,9 @@ _APPOSITIVE_ZH = re.compile(
 _TOPIC_LEFT = re.compile(
     r"\b(?:about|analysis of|analyze|analyse|review of|history of|biography of|article on|essay on|"
     r"facts about|story of|documentary on|lesson on|tutorial on|quiz on|trivia on|"
-    r"discussion of|discuss\w*|explain\w*|describ\w*|compar\w*)\s+(?:the\s+)?$"
+    r"discussion of|discuss\w*|explain\w*|describ\w*|compar\w*)\s+(?:the\s+)?$|"
+    r"\b(?:explain\w*|describ\w*|discuss\w*|analy[sz]\w*|tell me|write about)\s+(?:why|how|what makes)\s+"
+    r"(?:the\s+)?$"
 )
 _TOPIC_LEFT_ZH = re.compile(r"(?:关于|介绍|分析|评价|讲讲|讲解|解析|对比|比较|描述|评论)(?:一下)?$")
 _INFO_QUESTION = re.compile(
@@ -729,7 +729,9 @@ _REQUEST = re.compile(
 
 def is_info_question(clean: str) -> bool:
     """True for a question asking for information ("why is X's voice so distinctive?")."""
-    return _INFO_QUESTION.search(clean) is not None and _REQUEST.search(clean) is None
+    return (_INFO_QUESTION.search(clean) is not None or multi_info(clean)) and _REQUEST.search(
+        clean
+    ) is None
 
 
 def what_for(
@@ -753,6 +755,8 @@ def what_for(
     left_s = left.rstrip()
     left_n = left_s + " " if left_s else ""
     right_s = right.lstrip()
+    if who in ("public", "nogo", "private"):
+        right_s = strip_honorific(right_s)  # "周杰伦老师的声音", "米津玄師さんの声"
     if who in ("self", "role", "unknown_source"):
         # the span itself carries the intent ("clone my voice", "pretend to be a bank officer")
         return "negated" if _negated(left) else "clone"
@@ -761,7 +765,8 @@ def what_for(
     if question and not (_CLONE_LEFT_EN.search(left_n) or _STRONG_LEFT_ZH.search(left_s)):
         return "mention"  # "why is X's voice so distinctive?" asks about the voice
     clone = bool(
-        _CLONE_LEFT_EN.search(left_n)
+        multi_clone(left_s, right_s)
+        or _CLONE_LEFT_EN.search(left_n)
         or _STRONG_LEFT_ZH.search(left_s)
         or _CLONE_RIGHT_EN.match(right)
         or _CLONE_RIGHT_ZH.match(right_s)
@@ -786,12 +791,15 @@ def what_for(
     )
     perform_left = bool(_PERFORM_LEFT_EN.search(left_n) or _PERFORM_LEFT_ZH.search(left_s))
     perform_right = bool(
-        _PERFORM_RIGHT_EN.match(right)
+        multi_perform(right_s)
+        or _PERFORM_RIGHT_EN.match(right)
         or (
             _PERFORM_RIGHT_ZH.match(right_s)
             and (perform_left or not _PERFORM_PAST_ZH.match(right_s))
         )
     )
+    if perform_right and _OTHER_READER.match(right):
+        perform_right = False  # "a fan letter to X read in a calm host's voice": X is addressed
     if who == "private" and not perform_left:
         perform_right = False  # "my grandma telling stories" is not a request to make her speak
     if perform_right and (perform_left or not mention_ctx) and not style:
@@ -815,9 +823,13 @@ def what_for(
 
 
 _PRONOUN_VOICE = re.compile(
-    r"(?:\b(?:actually|literally|exactly|really|using|use|with|in)|[,;\-])\s*(?:her|his|their)\s+"
+    r"(?:\b(?:actually|literally|exactly|really|using|use|with|in|perform|want|need|get|give me|"
+    r"do|copy|clone|imitate|recreate|replicate|make|generate|have|let)|[,;\-])\s*(?:her|his|their)\s+"
     r"(?:real\s+|actual\s+|own\s+|exact\s+|true\s+)*(?:voice|voices|vocals)\b|"
-    r"(?:他|她)(?:本人)?(?:的)?(?:真实|原本)?(?:的)?(?:声音|嗓音|原声)"
+    r"(?:他|她)(?:本人)?(?:的)?(?:真实|原本)?(?:的)?(?:声音|嗓音|原声|把声)|"
+    r"(?:彼女|彼|本人|その人)の(?:声|歌声)|(?:그녀|그|본인|그 사람)(?:의)?\s*목소리"
+    r"|(?:让|生成|合成|伪造|制作)(?:一段)?(?:他|她)(?:亲口)?(?:宣布|说|讲|承认|发表|宣称)"
+    r"|(?:その|この|あの)(?:声|歌声)で|(?:그|이)\s*목소리로"
 )
 
 
@@ -841,3 +853,125 @@ def global_clone_cue(clean: str) -> bool:
 def mention_context(clean: str) -> bool:
     """True when the prompt frames names as a topic (an article, a documentary, a playlist…)."""
     return _MENTION_CONTEXT.search(clean) is not None
+
+
+# --------------------------------------------------------------------------- ja / ko / yue
+# Cue words come from screening/data/lexicon.yaml; they are folded like the prompt text
+# (simplified characters, lower case, Cantonese written forms) before they are compiled.
+def _fold_word(word: str) -> str:
+    return fold_variants("".join(normalize_char(c) for c in word.lower()))
+
+
+def _alt(key: str, *, loose: bool = False) -> str:
+    items = sorted({_fold_word(w) for w in lexicon.words(key)}, key=lambda w: (-len(w), w))
+    parts = []
+    for w in items:
+        rx = re.escape(w)
+        if loose:  # "target speaker =" also matches "target_speaker=" and "target speaker: "
+            rx = rx.replace(r"\ ", r"[\s_]*").replace(":", r"\s*[:：]\s*").replace("=", r"\s*=\s*")
+        parts.append(rx)
+    return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
+
+
+_HONORIFIC = _alt("honorific_after")
+_HONORIFIC_RIGHT = re.compile(r"^\s*" + _HONORIFIC)
+# "米津玄師の声で", "아이유 목소리로", "IU 목소리를 복제해서": the voice word with a particle of use
+_CLONE_RIGHT_MULTI = re.compile(
+    r"^\s*(?:の|의|的)?\s*"
+    + _alt("voice_right")
+    + r"\s*(?:で|を\s*(?:クローン|真似|まね|再現|使|コピー|"
+    r"合成)|に似せ|そっくり|みたい|っぽ|로|으로|(?:를|을)?\s*(?:복제|흉내|따라\s*해|써서|사용|이용|합성)|을\s*(?:복제|흉내|"
+    r"사용|이용)|랑\s*똑같|과\s*똑같|와\s*똑같|처럼|하고\s*똑같)"
+    r"|^\s*(?:の|的)?(?:そっくり|みたい|っぽい|风)(?:な|の)?(?:声|歌声)"
+    r"|^\s*(?:처럼|같이|랑\s*똑같이|와\s*똑같이|과\s*똑같이)\s*(?:말|노래|불러|읽)"
+)
+# Cantonese "用佢把聲" / "好似X把聲咁": the voice word needs a cue on the left
+_VOICE_RIGHT_YUE = re.compile(r"^(?:的)?(?:把声|把嗓)")
+_YUE_LEFT = re.compile(r"(?:好似|似|扮|学|用|模仿|以)$")
+# "米津玄師が「…」と話す", "윤석열이 계엄을 선포하는 음성", "아이유가 '…'라고 말하는"
+_PERFORM_RIGHT_MULTI = re.compile(
+    r"^\s*(?:が|に|に対して)\s*[「『\"'“‘].{0,80}?[」』\"'”’]\s*(?:と|って)\s*(?:言|话|話|歌|宣言|発表|读|読|"
+    r"叫|语|語|说)"
+    r"|^\s*(?:が|に).{0,30}?(?:宣言|発表|演説|言う|话す|話す|歌う|読む|谢罪|謝罪)(?:する|させる)?"
+    r"(?:音声|动画|動画|录音|録音|ボイス|クリップ)"
+    r"|^\s*(?:가|이|께서|한테|에게)?\s*['\"“‘].{0,80}?['\"”’]\s*(?:라고|이라고|하고)\s*(?:말|발표|선언|노래|"
+    r"읽|외치)"
+    r"|^\s*(?:가|이|께서)\s*.{0,30}?(?:선포|발표|선언|말|노래|사과)하는\s*(?:음성|목소리|영상|녹음|오디오|클립)"
+)
+_ROLEPLAY_LEFT = re.compile(_alt("roleplay_left", loose=True) + r"\s*[\"'“「『]?\s*$")
+_CONSENT_CLAIM = re.compile(_alt("consent_claim"))
+_FRAUD_STRONG_MULTI = re.compile(_alt("fraud_strong"))
+_FRAUD_CALL_MULTI = re.compile(_alt("fraud_call"))
+_POSE_MULTI = re.compile(_alt("pose"))
+_AWARENESS_MULTI = re.compile(_alt("awareness"))
+_POSE_ROLE_MULTI = re.compile(
+    _alt("pose_role")
+    + r"[^,，。.!！?？、]{0,8}?"
+    + _alt("pose")
+    + r"|(?:扮我|扮成|扮)(?:的)?(?:个)?[\u4e00-\u9fff]{0,4}?"
+    + _alt("pose_role")
+    + r"|(?:冒充|假冒|假扮|伪装成)[\u4e00-\u9fff]{1,6}?(?:客服|工作人员|职员|经理|警官|民警)"
+    + r"|以[^，。,.]{1,10}?的名义"
+)
+# "AI周杰伦版", "AI陳奕迅版嘅生日歌": a model of the person
+_PRIVATE_MULTI = re.compile(
+    r"(?:我的?|我[个個]|私の|내|우리\s*)"
+    + _alt("private_relations")
+    + r"|"
+    + _alt("private_relations")
+    + r"(?=\s*(?:の|의|的)?\s*(?:声|歌声|목소리|음성|把声|声线|声音))"
+)
+_AI_LEFT = re.compile(r"(?:ai|AI)\s*$")
+_VERSION_RIGHT = re.compile(r"^\s*(?:版|ver|version|バージョン|버전)")
+_INFO_QUESTION_MULTI = re.compile(
+    r"(?:点解|点样|なぜ|どうして|왜|어떻게)[^。！!]*(?:[？?]|吗|呢)?\s*$"
+)
+_MENTION_MULTI = re.compile(
+    r"解説|分析|記事|记事|特徴|特征|설명|분석|글을|특징|讲下|讲讲|海报|ポスター|포스터|デザイン|디자인"
+)
+_REVERSE_CUE = re.compile(_alt("reverse_cue"))
+
+
+def strip_honorific(right: str) -> str:
+    """Drop a title between a name and what follows ("老师的声音" → "的声音", "さんの声で" → "の声で")."""
+    return _HONORIFIC_RIGHT.sub("", right, count=1)
+
+
+def multi_clone(left: str, right: str) -> bool:
+    """A voice request in Japanese, Korean or Cantonese, or a role-play / structured key."""
+    r = strip_honorific(right)
+    return bool(
+        _CLONE_RIGHT_MULTI.match(r)
+        or (_VOICE_RIGHT_YUE.match(r) and _YUE_LEFT.search(left.rstrip()))
+        or (_AI_LEFT.search(left) is not None and _VERSION_RIGHT.match(r) is not None)
+        or _ROLEPLAY_LEFT.search(left)
+    )
+
+
+def multi_perform(right: str) -> bool:
+    """The person made to say something, in Japanese or Korean."""
+    return _PERFORM_RIGHT_MULTI.match(strip_honorific(right)) is not None
+
+
+def multi_contexts(clean: str) -> set[str]:
+    """Context flags from the Japanese, Korean and Cantonese cue lists (and consent claims)."""
+    out: set[str] = set()
+    if _CONSENT_CLAIM.search(clean):
+        out.add("consent_claim")
+    if _AWARENESS_MULTI.search(clean) or _AWARENESS.search(clean):
+        return out
+    if _FRAUD_STRONG_MULTI.search(clean) or (
+        _FRAUD_CALL_MULTI.search(clean) and _POSE_MULTI.search(clean)
+    ):
+        out.add("fraud")
+    return out
+
+
+def multi_info(clean: str) -> bool:
+    """A question or an explainer about a voice in Japanese, Korean or Cantonese."""
+    return bool(_INFO_QUESTION_MULTI.search(clean) or _MENTION_MULTI.search(clean))
+
+
+def reverse_cue(text: str) -> re.Match[str] | None:
+    """Where the prompt asks for something to be read backwards, if it does."""
+    return _REVERSE_CUE.search(_fold_word(text))

@@ -36,6 +36,8 @@ __all__ = [
     "decode_leet",
     "fold_homoglyphs",
     "is_cjk",
+    "is_cjk_like",
+    "is_kana_hangul",
     "nfkc",
     "normalize",
     "normalize_char",
@@ -147,6 +149,7 @@ _T2S = opencc.OpenCC("t2s")
 # Enclosed letters NFKC leaves alone: squared, negative circled/squared, regional indicators.
 _ENCLOSED = ((0x1F130, 0x1F149), (0x1F150, 0x1F169), (0x1F170, 0x1F189), (0x1F1E6, 0x1F1FF))
 # Between the letters of a name any short run of these is a separator (not sentence punctuation).
+_CLAUSE_COMMA = set("，,、")
 _HARD_PUNCT = set('。！？!?《》「」『』"“”()（）[]【】{}:：=;；')
 
 # Separators that may be inserted inside a name ("周·杰·伦", "T.a.y.l.o.r", "J-a-y").
@@ -217,6 +220,26 @@ def is_cjk(ch: str) -> bool:
     return 0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0xF900 <= code <= 0xFAFF
 
 
+def is_kana_hangul(ch: str) -> bool:
+    """True for a Japanese kana (with the prolonged-sound mark) or a Korean hangul syllable.
+
+    They are matched like Chinese characters, one unit each ("아이유", "ヒカキン"), but never
+    read as pinyin or homophones.
+    """
+    code = ord(ch)
+    return (
+        0x3041 <= code <= 0x3096
+        or 0x30A1 <= code <= 0x30FA
+        or code == 0x30FC
+        or 0xAC00 <= code <= 0xD7AF
+    )
+
+
+def is_cjk_like(ch: str) -> bool:
+    """A Chinese character, kana or hangul: a one-character matching unit."""
+    return is_cjk(ch) or is_kana_hangul(ch)
+
+
 @lru_cache(maxsize=65536)
 def normalize_char(ch: str) -> str:
     """All per-character steps for one character: NFKC, half-width, invisible, homoglyph, t2s.
@@ -234,6 +257,8 @@ def normalize_char(ch: str) -> str:
     s = to_halfwidth(nfkc(ch))
     if any(c in _MASK_CHARS for c in s):
         return MASK
+    if s and all(is_kana_hangul(c) for c in s):
+        return s  # "が", "아": the accent folding below would split them into parts
     s = fold_homoglyphs(s)
     if any(is_cjk(c) for c in s):
         s = to_simplified(s)
@@ -392,7 +417,7 @@ class Normalized:
 
 
 _TOKEN = re.compile(
-    r"(?P<L>[a-z0-9@$€*]+(?:[!|+'][a-z0-9@$€*]+)*!?)|(?P<C>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])|(?P<P>[^\s])"
+    r"(?P<L>[a-z0-9@$€*]+(?:[!|+'][a-z0-9@$€*]+)*!?)|(?P<C>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u3041-\u3096\u30a1-\u30fa\u30fc\uac00-\ud7af])|(?P<P>[^\s])"
 )
 _KEEP_PUNCT = set("。，,.!?！？;；:：=>→\"“”‘’'《》「」『』()（）")
 
@@ -410,6 +435,7 @@ def normalize(text: str) -> Normalized:
     n = len(raw)
     i = 0
     pending: list[tuple[str, int, int]] = []
+    run = 0  # length of the current run of CJK units with nothing between them
     while i < n:
         kind, tok, s, e = raw[i]
         if kind == "L" and tok.strip(MASK) == "":
@@ -433,10 +459,29 @@ def normalize(text: str) -> Normalized:
             units.append(_latin_unit(tok, s, e, obf))
         elif kind == "C":
             prev_c = bool(units) and units[-1].kind == "C"
-            if prev_c and len(pending) <= 3 and all(p[0] not in _HARD_PUNCT for p in pending):
+            ideographs = (
+                prev_c
+                and is_cjk(tok)
+                and units[-1].text[:1] != ""
+                and (is_cjk(units[-1].text[0]) or units[-1].text == MASK)
+            )
+            # a comma after a run of two or more characters ends a clause ("不要太长，用…"),
+            # while "周，杰，伦" separates single characters
+            clause = run >= 2 and any(p[0] in _CLAUSE_COMMA for p in pending)
+            if (
+                prev_c
+                and ideographs
+                and len(pending) <= 3
+                and not clause
+                and all(p[0] not in _HARD_PUNCT for p in pending)
+            ):
+                # "周·杰·伦": separators inside a Chinese name are dropped (never between kana or
+                # hangul, where "로 '제" is two words, not the name 로제)
                 if pending or (base[units[-1].end : s].strip() == "" and units[-1].end < s):
                     obf.add("separator")
+                    run = 0  # the next character starts a new run after a dropped separator
                 pending = []
+            run = run + 1 if prev_c and not pending and run else 1
             units.extend(_flush(pending))
             pending = []
             units.append(Unit("C", tok, s, e))

@@ -48,7 +48,7 @@ WHOS = (
 )
 WHATS = ("clone", "perform", "style", "mention", "negated")
 CONSENTS = ("none", "valid", "expired", "out_of_scope", "declared")
-CONTEXT_FLAGS = ("fraud", "evasion", "political", "leaked", "endorsement")
+CONTEXT_FLAGS = ("fraud", "evasion", "political", "leaked", "endorsement", "consent_claim")
 _KEYS = {
     "who": WHOS,
     "what": WHATS,
@@ -105,7 +105,9 @@ class Policy:
         messages: dict[str, dict[str, str]],
         descriptors: dict[str, dict[str, dict[str, str]]],
         suggestion: dict[str, str],
+        fallback: dict[str, str] | None = None,
     ) -> None:
+        self.fallback = fallback or {}
         self.version = version
         self.rules = rules
         self.messages = messages
@@ -174,6 +176,7 @@ class Policy:
             {k: {lk: str(lv) for lk, lv in v.items()} for k, v in messages.items()},
             data.get("descriptors") or {},
             data.get("suggestion") or {},
+            {str(k): str(v) for k, v in (data.get("language_fallback") or {}).items()},
         )
 
     @classmethod
@@ -191,11 +194,16 @@ class Policy:
     def message(self, reason: str, lang: str, **fields: str) -> str:
         """The message of ``reason`` in ``lang`` with ``{name}``-style fields filled in."""
         m = self.messages.get(reason, {})
-        text = m.get(lang) or m.get("en") or reason
+        text = m.get(lang) or m.get(self.fallback.get(lang, "en")) or m.get("en") or reason
         try:
             return text.format(**fields)
         except (KeyError, IndexError):
             return text
+
+    def suggestion_template(self, lang: str) -> str:
+        """The suggestion sentence of ``lang`` (``{rewrite}`` is the rewritten prompt)."""
+        s = self.suggestion
+        return str(s.get(lang) or s.get(self.fallback.get(lang, "en")) or "{rewrite}")
 
     def descriptor(self, kind: str, gender: str, lang: str) -> str:
         """A generic voice description replacing an identity in a suggested rewrite."""
@@ -205,5 +213,5 @@ class Policy:
                 continue
             entry = table.get(gender) or table.get("x") or next(iter(table.values()))
             if entry:
-                return str(entry.get(lang) or entry.get("en") or "")
+                return str(entry.get(lang) or entry.get(self.fallback.get(lang, "en")) or "")
         return "a generic voice" if lang == "en" else "一个通用的声音"

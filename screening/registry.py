@@ -27,8 +27,18 @@ from pathlib import Path
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from screening import lexicon
 from screening.errors import RegistryError
-from screening.normalization import MASK, Normalized, Unit, is_cjk, normalize, pinyin_readings
+from screening.normalization import (
+    MASK,
+    Normalized,
+    Unit,
+    is_cjk,
+    is_cjk_like,
+    is_kana_hangul,
+    normalize,
+    pinyin_readings,
+)
 
 __all__ = ["DEFAULT_REGISTRY", "Identity", "IdentityRegistry", "NameHit"]
 
@@ -64,243 +74,14 @@ KINDS = frozenset(
 )
 
 # Latin keys that are ordinary words: matched exactly only, never fuzzily, and never alone.
-_COMMON_WORDS = frozenset(
-    [
-        "baby",
-        "bay",
-        "beyond",
-        "bigbang",
-        "black",
-        "bolt",
-        "brown",
-        "bush",
-        "cash",
-        "common",
-        "cook",
-        "dolly",
-        "eve",
-        "faith",
-        "faker",
-        "ford",
-        "future",
-        "gates",
-        "gem",
-        "grace",
-        "green",
-        "happy",
-        "hope",
-        "huge",
-        "ive",
-        "james",
-        "jobs",
-        "jones",
-        "jordan",
-        "joy",
-        "kiku",
-        "king",
-        "lay",
-        "lima",
-        "love",
-        "mali",
-        "may",
-        "mayday",
-        "miko",
-        "mirror",
-        "morgan",
-        "music",
-        "ninja",
-        "page",
-        "pep",
-        "pink",
-        "pinky",
-        "pony",
-        "prince",
-        "princess",
-        "queen",
-        "rain",
-        "rose",
-        "seal",
-        "she",
-        "shin",
-        "simba",
-        "singer",
-        "sly",
-        "smith",
-        "song",
-        "sound",
-        "speed",
-        "star",
-        "sting",
-        "store",
-        "sunny",
-        "swift",
-        "taylor",
-        "the",
-        "twice",
-        "twins",
-        "usher",
-        "uzi",
-        "voice",
-        "white",
-        "will",
-        "young",
-    ]
-)
+_COMMON_WORDS = frozenset(lexicon.words("common_words"))
 # Chinese names that are also everyday words ("文章" = article, "黎明" = dawn): never matched.
-_COMMON_CJK = frozenset(
-    [
-        "]",
-        "中村",
-        "主席",
-        "乐团",
-        "乐队",
-        "仔仔",
-        "传奇",
-        "保罗",
-        "墨菲",
-        "大妈",
-        "大鹏",
-        "天后",
-        "女团",
-        "宝儿",
-        "小胖",
-        "小虎",
-        "布朗",
-        "希尔",
-        "总理",
-        "总统",
-        "文章",
-        "李希",
-        "林剑",
-        "校长",
-        "格雷",
-        "歌手",
-        "歌神",
-        "毛宁",
-        "沃克",
-        "沙拉",
-        "海清",
-        "海霞",
-        "热狗",
-        "狗狗",
-        "玛丽",
-        "琼斯",
-        "男团",
-        "白鹿",
-        "福特",
-        "米勒",
-        "约克",
-        "约翰",
-        "组合",
-        "罗斯",
-        "美分",
-        "贝尔",
-        "辛巴",
-        "辛格",
-        "金星",
-        "阿妹",
-        "阿娇",
-        "阿里",
-        "马丁",
-        "高进",
-        "黎明",
-    ]
-)
+_COMMON_CJK = frozenset(lexicon.words("common_cjk"))
 # three-letter names that are everyday tokens
-_SHORT_STOP = frozenset(
-    [
-        "ado",
-        "jay",
-        "ari",
-        "liv",
-        "the",
-        "and",
-        "you",
-        "her",
-        "him",
-        "ice",
-        "may",
-        "sun",
-        "big",
-        "one",
-        "two",
-        "ten",
-        "mom",
-        "dad",
-    ]
-)
+_SHORT_STOP = frozenset(lexicon.words("short_stop"))
 _FUZZY_MIN = 5
 _MAX_NGRAM = 6
-_FUZZY_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "and",
-        "or",
-        "with",
-        "like",
-        "as",
-        "by",
-        "from",
-        "my",
-        "your",
-        "his",
-        "her",
-        "their",
-        "our",
-        "its",
-        "voice",
-        "voices",
-        "sound",
-        "sounds",
-        "sounding",
-        "song",
-        "songs",
-        "sing",
-        "singing",
-        "singer",
-        "make",
-        "create",
-        "generate",
-        "clone",
-        "imitate",
-        "mimic",
-        "speech",
-        "speak",
-        "say",
-        "says",
-        "said",
-        "read",
-        "style",
-        "please",
-        "video",
-        "audio",
-        "music",
-        "track",
-        "narrator",
-        "narration",
-        "",
-        "male",
-        "female",
-        "warm",
-        "tone",
-        "ai",
-        "cover",
-        "version",
-        "new",
-        "old",
-        "about",
-        "this",
-        "that",
-    ]
-)
+_FUZZY_STOP = frozenset(lexicon.words("fuzzy_stop"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,9 +100,19 @@ class Identity:
     region: str = ""
 
     def display(self, lang: str) -> str:
-        """The name to show in a message of language ``lang`` ("zh" or "en")."""
-        if lang == "zh":
+        """The name to show in a message of language ``lang`` (zh, yue, ja, ko or en).
+
+        Japanese and Korean messages use an alias in kana or hangul when the registry has one.
+        """
+        if lang in ("zh", "yue"):
             return self.name_zh or self.name_en
+        if lang in ("ja", "ko"):
+            script = is_kana_hangul
+            for a in self.aliases:
+                if any(map(script, a)) and (lang == "ko") == any(
+                    "\uac00" <= c <= "\ud7af" for c in a
+                ):
+                    return a
         return self.name_en or self.name_zh
 
 
@@ -368,7 +159,7 @@ def _latin_key(text: str) -> str:
 
 
 def _cjk_key(text: str) -> str:
-    return "".join(ch for ch in normalize(text).base if is_cjk(ch))
+    return "".join(ch for ch in normalize(text).base if is_cjk_like(ch))
 
 
 _CUE_TOKEN = re.compile(
@@ -426,7 +217,7 @@ class IdentityRegistry:
         fuzzy_keys: set[str] = set()
         lengths: set[int] = set()
         for i, p in enumerate(self.identities):
-            latin_names = [p.name_en, *[a for a in p.aliases if not any(map(is_cjk, a))]]
+            latin_names = [p.name_en, *[a for a in p.aliases if not any(map(is_cjk_like, a))]]
             for name in latin_names:
                 key = _latin_key(name)
                 if len(key) < 3 or key in _SHORT_STOP:
@@ -450,7 +241,7 @@ class IdentityRegistry:
                     if len(key) >= 7:
                         fuzzy_keys.add(key)
                         ix.mononym[key] = False
-            cjk_names = [p.name_zh, *[a for a in p.aliases if any(map(is_cjk, a))]]
+            cjk_names = [p.name_zh, *[a for a in p.aliases if any(map(is_cjk_like, a))]]
             if "·" in p.name_zh:
                 # "泰勒·斯威夫特" is usually written by its last segment ("斯威夫特"); it is a
                 # weak key: used only when no identity has it as an explicit name or alias
@@ -468,7 +259,7 @@ class IdentityRegistry:
                     syl = tuple(pinyin_readings(ch)[0] if pinyin_readings(ch) else ch for ch in key)
                     ix.homophone.setdefault((syl[0], syl[1]), []).append((syl, i))
             for work in p.works:
-                if any(map(is_cjk, work)):
+                if any(map(is_cjk_like, work)):
                     wk = _cjk_key(work)
                     if len(wk) >= 2:
                         ix.works_cjk.setdefault(wk, []).append(i)
@@ -629,6 +420,12 @@ class IdentityRegistry:
                     )
                 ):
                     continue  # "生成龙" is "generate a dragon", not 成龙
+                if (
+                    ids
+                    and pos[a + L - 1] - pos[a] != L - 1
+                    and any(is_kana_hangul(c) for c in chars[a : a + L])
+                ):
+                    continue  # kana and hangul names are never read across punctuation
                 if ids:
                     for i in ids:
                         hits.append(
@@ -865,25 +662,8 @@ def parse_csv(text: str, source: str = "<registry>") -> list[Identity]:
     return out
 
 
-_SURNAMES = {
-    "曾": "zeng",
-    "单": "shan",
-    "解": "xie",
-    "仇": "qiu",
-    "区": "ou",
-    "查": "zha",
-    "朴": "piao",
-    "覃": "qin",
-    "盖": "ge",
-    "乐": "yue",
-    "任": "ren",
-    "沈": "shen",
-    "黑": "hei",
-    "万": "wan",
-    "尉": "yu",
-    "冼": "xian",
-    "缪": "miao",
-    "翟": "zhai",
+_SURNAMES: dict[str, str] = {
+    str(k): str(v) for k, v in (lexicon.load().get("surnames") or {}).items()
 }
 
 

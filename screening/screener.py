@@ -10,18 +10,22 @@ version. Pure text: no network, no model.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
 import unicodedata
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
-from screening import intent
+from screening import intent, lexicon
 from screening.consent import ConsentEntry, ConsentRegistry
+from screening.decoding import decode_spans
 from screening.errors import BadPrompt
 from screening.normalization import Normalized, normalize, render, span_obfuscations
 from screening.policy import TIERS, Facts, Policy, Rule
 from screening.registry import Identity, IdentityRegistry, NameHit
+from screening.semantic import SemanticStage, summarize
+from screening.semantic import available as semantic_available
 
 __all__ = [
     "DEFAULT_MAX_CHARS",
@@ -95,6 +99,8 @@ class Decision:
     policy_version: str
     language: str = "en"
     obfuscations: list[str] = field(default_factory=list)
+    stage: str = "rules"  # which stage set the action: rules | semantic
+    semantic: dict[str, Any] | None = None  # the semantic stage's score and neighbours, if run
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dictionary."""
@@ -137,13 +143,32 @@ _VISIBLE_RE = re.compile(
 )
 
 
+_HANGUL_RE = re.compile(r"[\uac00-\ud7af]")
+_KANA_RE = re.compile(r"[\u3041-\u3096\u30a1-\u30fa]")
+_YUE_RE = re.compile(lexicon.alternation("cantonese_markers"))
+
+
 def detect_language(text: str) -> str:
-    """``zh`` when Chinese characters dominate the prompt, else ``en``."""
+    """The prompt's language among ``zh``, ``yue``, ``ja``, ``ko`` and ``en``, by script.
+
+    Hangul makes a prompt Korean and kana Japanese (Japanese text always carries kana; a
+    Chinese sentence never does); Chinese text with a written-Cantonese word (嘅, 佢, 咗, 唔 …)
+    is Cantonese. A general language-id model was measured and not used: on short prompts it
+    read Mandarin as Japanese and has no Cantonese (docs/screening.md).
+    """
+    latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
+    hangul = len(_HANGUL_RE.findall(text))
+    if hangul >= 2 and hangul >= latin_words:
+        return "ko"
+    kana = len(_KANA_RE.findall(text))
     cjk = len(_CJK_RE.findall(text))
+    if kana >= 1 and kana + cjk >= latin_words:
+        return "ja"
     if cjk == 0:
         return "en"
-    latin_words = len(re.findall(r"[A-Za-z]{2,}", text))
-    return "zh" if cjk >= 2 and cjk >= latin_words else "en"
+    if cjk >= 2 and cjk >= latin_words:
+        return "yue" if _YUE_RE.search(text) else "zh"
+    return "en"
 
 
 _DEFAULT: dict[str, Screener] = {}
@@ -161,6 +186,7 @@ class Screener:
         max_chars: int = DEFAULT_MAX_CHARS,
         classifier: ReviewClassifier | None = None,
         today: dt.date | None = None,
+        semantic: SemanticStage | None = None,
     ) -> None:
         self.registry = registry
         self.consent = consent
@@ -168,14 +194,30 @@ class Screener:
         self.max_chars = max_chars
         self.classifier = classifier
         self.today = today
+        self.semantic = semantic
 
     @classmethod
-    def default(cls) -> Screener:
-        """The screener with the shipped registry, consent registry and policy (built once)."""
-        s = _DEFAULT.get("default")
+    def default(cls, semantic: bool | None = None) -> Screener:
+        """The screener with the shipped registry, consent registry and policy (built once).
+
+        ``semantic``: attach the semantic stage (``True``), run rules only (``False``), or — the
+        default — attach it when the ``semantic`` extra is installed, unless the environment
+        sets ``PROVKIT_SCREEN_SEMANTIC=0``.
+        """
+        if semantic is None:
+            semantic = (
+                os.environ.get("PROVKIT_SCREEN_SEMANTIC", "1") != "0" and semantic_available()
+            )
+        key = "semantic" if semantic else "rules"
+        s = _DEFAULT.get(key)
         if s is None:
-            s = cls(IdentityRegistry.default(), ConsentRegistry.default(), Policy.default())
-            _DEFAULT["default"] = s
+            s = cls(
+                IdentityRegistry.default(),
+                ConsentRegistry.default(),
+                Policy.default(),
+                semantic=SemanticStage.default() if semantic else None,
+            )
+            _DEFAULT[key] = s
         return s
 
     @classmethod
@@ -203,7 +245,72 @@ class Screener:
 
     # ------------------------------------------------------------------ screening
     def screen(self, prompt: str, tier: str = "free", user_id: str | None = None) -> Decision:
-        """Decide on ``prompt`` for an account of ``tier`` (free, pro, enterprise)."""
+        """Decide on ``prompt`` for an account of ``tier`` (free, pro, enterprise).
+
+        Encoded spans (base64, hex, percent-encoding, text marked as reversed) are decoded and
+        the decoded reading is screened too; the more severe decision is kept.
+        """
+        decision = self._screen_rules(prompt, tier, user_id)
+        decoded = decode_spans(prompt) if len(prompt) <= self.max_chars else None
+        if decoded is not None:
+            other = self._screen_rules(decoded, tier, user_id)
+            if _SEVERITY[other.action] > _SEVERITY[decision.action]:
+                decision = replace(
+                    other,
+                    obfuscations=sorted({*other.obfuscations, "encoded"}),
+                    reasons=[
+                        replace(r, span=None) for r in other.reasons
+                    ],  # spans index the decoded reading, not the prompt
+                    language=decision.language,
+                )
+        if self.semantic is not None and decision.action == "allow":
+            decision = self._semantic(prompt, decision)
+        return decision
+
+    def _semantic(self, prompt: str, decision: Decision) -> Decision:
+        """Second look at an allowed prompt that talks about voices or imitation."""
+        norm = normalize(prompt[: self.max_chars])
+        if not intent.has_voice_cue(intent.fold_variants(norm.clean)):
+            return decision
+        assert self.semantic is not None
+        v = self.semantic.assess(prompt)
+        evidence = {"score": round(v.score, 4), "neighbours": list(v.neighbours)}
+        if not v.harmful:
+            return replace(decision, semantic=evidence)
+        lang = decision.language
+        msg = self.policy.message(
+            "SEMANTIC_MATCH", lang, score=f"{v.score:.2f}", neighbours=summarize(v.neighbours)
+        )
+        kept = [
+            r for r in decision.reasons if r.code not in ("NON_VOICE_MENTION", "NO_IMPERSONATION")
+        ]
+        return replace(
+            decision,
+            action="review",
+            approved=False,
+            reasons=[Reason("SEMANTIC_MATCH", msg, None, "semantic-stage"), *kept],
+            suggestion=self._semantic_suggestion(prompt, decision),
+            stage="semantic",
+            semantic=evidence,
+        )
+
+    def _semantic_suggestion(self, prompt: str, decision: Decision) -> str | None:
+        """The prompt with each named person replaced by a described voice (as for rules)."""
+        people = [
+            self.registry.by_id[m.id] for m in decision.matched if m.id in self.registry.by_id
+        ]
+        spans = [r.span for r in decision.reasons if r.code == "NON_VOICE_MENTION" and r.span]
+        if not people or len(spans) != len(people):
+            return None
+        text = prompt
+        for (s, e), p in sorted(zip(spans, people, strict=True), key=lambda x: -x[0][0]):
+            kind = p.kind if p.kind in self.policy.descriptors else "default"
+            text = text[:s] + self.policy.descriptor(kind, p.gender, decision.language) + text[e:]
+        return self.policy.suggestion_template(decision.language).format(
+            rewrite=" ".join(text.split())
+        )
+
+    def _screen_rules(self, prompt: str, tier: str, user_id: str | None) -> Decision:
         if not isinstance(prompt, str):
             raise BadPrompt(f"prompt must be text, not {type(prompt).__name__}")
         if tier not in TIERS:
@@ -269,7 +376,15 @@ class Screener:
         for t in targets:
             if t.who == "role" and not t.posed and "fraud" not in ctx:
                 t.what = "mention"  # "a bank officer's voice" matters only in a fraud setting
-            if pronoun and t.who in _PUBLIC_WHO and t.what in ("mention", "negated"):
+            if (
+                pronoun
+                and (t.who in _PUBLIC_WHO or t.who == "private")
+                and t.what
+                in (
+                    "mention",
+                    "negated",
+                )
+            ):
                 t.what = "clone"  # "not X, but someone who sounds exactly like her"
         return ctx
 
@@ -465,7 +580,7 @@ class Screener:
         text = original
         for s, e, desc in sorted(repl, reverse=True):
             text = text[:s] + desc + text[e:]
-        template = self.policy.suggestion.get(lang) or "{rewrite}"
+        template = self.policy.suggestion_template(lang)
         return template.format(rewrite=" ".join(text.split()))
 
 

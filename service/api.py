@@ -30,6 +30,7 @@ from service.problems import Problem
 from service.requests import GenerateRequest, ScreenRequest
 from service.signals.watermark import detect_mark
 from service.uploads import StoredUpload, UploadTooLarge, save_upload
+from service.views import generation_view, job_view
 
 router = APIRouter(prefix="/v1")
 T = TypeVar("T")
@@ -153,6 +154,8 @@ def generate(
 
 
 class GenerationOut(BaseModel):
+    """The schema of :func:`service.views.generation_view` (the one view of a record)."""
+
     id: int
     mark_id: str
     model: str
@@ -171,19 +174,7 @@ def get_generation(
 ) -> GenerationOut:
     """A generation record by its 16-hex-digit mark id. User ids are shown to admin keys only."""
     gen = _generation(svc, mark_id)
-    admin = who.has("admin")
-    return GenerationOut(
-        id=gen.id,
-        mark_id=gen.mark_hex,
-        model=gen.model,
-        preset_id=gen.preset_id,
-        created_at=gen.created_at,
-        disclosure=gen.disclosure,
-        status=gen.status,
-        media=[{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in gen.media],
-        user_id=gen.user_id if admin else None,
-        prompt_sha256=gen.prompt_sha256 if admin else None,
-    )
+    return GenerationOut.model_validate(generation_view(gen, who.has("admin")))
 
 
 @router.get("/generations/{mark_id}/media/{name}", tags=["generation"])
@@ -253,7 +244,7 @@ async def verify(
         cleanup=lambda: up.path.unlink(missing_ok=True),
     )
     return JSONResponse(
-        _job_view(svc.jobs.get(job.id) or job),
+        job_view(svc.jobs.get(job.id) or job),
         status_code=202,
         headers={"Location": f"/v1/jobs/{job.id}"},
     )
@@ -281,25 +272,13 @@ def _verify_result(
     return result
 
 
-def _job_view(job: Any) -> dict[str, Any]:
-    return {
-        "id": job.id,
-        "kind": job.kind,
-        "status": job.status,
-        "created_at": job.created_at.isoformat(),
-        "updated_at": job.updated_at.isoformat(),
-        "result": job.result,
-        "error": job.error,
-    }
-
-
 @router.get("/jobs/{job_id}", tags=["verification"])
 def get_job(job_id: str, svc: Svc, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
     """A background job: ``queued``, ``running``, ``done`` (with its result) or ``failed``."""
     job = svc.jobs.get(job_id[:32])
     if job is None or (job.owner_key_id != who.key_id and not who.has("admin")):
         raise Problem(404, f"no job {job_id[:32]!r}")
-    return _job_view(job)
+    return job_view(job)
 
 
 # -- audio watermark ------------------------------------------------------------------------

