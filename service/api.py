@@ -288,7 +288,9 @@ def get_job(job_id: str, svc: Svc, who: Annotated[Principal, Depends(principal)]
 async def audio_watermark(
     svc: Svc,
     _: Annotated[Principal, Depends(require("generate"))],
-    file: Annotated[UploadFile, File(description="Audio at 44.1 kHz or more.")],
+    file: Annotated[
+        UploadFile, File(description="Audio at 16 kHz or more (the high band needs 44.1 kHz).")
+    ],
     payload: Annotated[str, Form(pattern=r"^[0-9a-fA-F]{16}$", description="16 hex digits")],
     format: Annotated[Literal["flac", "wav"], Form()] = "flac",
 ) -> Response:
@@ -322,16 +324,12 @@ async def audio_detect(
     _: Annotated[Principal, Depends(require("verify"))],
     file: Annotated[UploadFile, File(description="Any audio (or video with audio).")],
 ) -> dict[str, Any]:
-    """Detect the platform's watermark: found, payload, p-value and marked segments."""
+    """Detect the platform's watermark: found, payload, p-value, marked segments and each
+    layer's own result (``layers``)."""
     async with _uploaded(svc, file) as up:
         info = await run_in_threadpool(probe, up.path, svc.limits)
         det = await _heavy(svc, detect_mark, svc, up.path, info.duration_s)
-    return {
-        "found": bool(det.found),
-        "payload": det.payload.hex() if det.payload else None,
-        "p_value": float(det.p_value),
-        "segments": [[a, b] for a, b in det.segments],
-    }
+    return det.to_json()
 
 
 # -- video fingerprints ---------------------------------------------------------------------

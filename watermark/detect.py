@@ -1,16 +1,15 @@
-"""The detector: fold the baseband over the frame period, find sync, soft-decode, localise."""
+"""The high-band detector: fold the baseband over the frame period, find sync, soft-decode, localise."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from watermark.demod import BB_RATE, Demodulator
+from watermark.demod import BB_RATE
 from watermark.ecc import bits_to_bytes, crc32, viterbi_decode
-from watermark.errors import WatermarkError
 from watermark.frame import (
     CHIP_RATE,
     CHIPS,
@@ -22,10 +21,8 @@ from watermark.frame import (
     frame_layout,
 )
 from watermark.key import WatermarkKey
-from watermark.pcm import check_rate, check_samples
+from watermark.layers import DEFAULT_THRESHOLD, LayerResult
 
-#: Default decision threshold on the p-value (false detections per file).
-DEFAULT_THRESHOLD = 1e-6
 OS = BB_RATE // CHIP_RATE  # baseband samples per chip (4)
 FOLD = PERIOD_S * BB_RATE  # baseband samples per frame (4800)
 SEGMENT_S = 0.5
@@ -36,31 +33,6 @@ _CRC_FALSE_PASS = 2.0**-32
 _WINDOW_Z = 3.0
 _ISOLATED_Z = 4.5
 _SILENT = 1e-18  # power (normalized units) below which the baseband counts as silence
-
-
-@dataclass(frozen=True)
-class Detection:
-    """Result of :func:`detect`.
-
-    ``found``: the mark of this key is present (``p_value`` <= threshold). ``payload``: the
-    8-byte payload when it was decoded and passed its CRC-32, else None. ``p_value``: the
-    probability that unmarked audio (or audio marked with another key) gives a result at least
-    this strong. ``segments``: (start_s, end_s) ranges that carry the mark, 0.5 s resolution.
-    """
-
-    found: bool
-    payload: bytes | None
-    p_value: float
-    segments: list[tuple[float, float]] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, object]:
-        """The JSON object of ``provkit watermark detect --json``."""
-        return {
-            "found": self.found,
-            "payload": self.payload.hex() if self.payload is not None else None,
-            "p_value": self.p_value,
-            "segments": [[round(a, 3), round(b, 3)] for a, b in self.segments],
-        }
 
 
 def normalize(bb: np.ndarray, *, copy: bool = True) -> np.ndarray:
@@ -221,18 +193,18 @@ def detect_baseband(
     threshold: float = DEFAULT_THRESHOLD,
     *,
     consume: bool = False,
-) -> Detection:
-    """Detection from the 2400 Hz complex baseband of a whole track (see :mod:`watermark.demod`).
+) -> LayerResult:
+    """The high band's result from the 2400 Hz complex baseband of a whole track (see :mod:`watermark.demod`).
 
     With ``consume=True`` the (complex64) baseband is normalized in place to save memory.
     """
     if bb.size < OS * 8:
-        return Detection(False, None, 1.0, [])
+        return LayerResult("high", False, None, 1.0, [])
     y = normalize(bb, copy=not consume)
     folded = _fold(y)
     _, cands = _sync_search(folded, key)
     if not cands:
-        return Detection(False, None, 1.0, [])
+        return LayerResult("high", False, None, 1.0, [])
     best = cands[0]
     payloads = _decode(folded, key, cands)
     # Statistic S: the sync p-value of the best shift, or K * 2^-32 times the sync p-value of a
@@ -254,44 +226,21 @@ def detect_baseband(
     p_value = min(1.0, s_val + min(s_val, crc_factor))
     found = p_value <= threshold
     if not found:
-        return Detection(False, None, p_value, [])
+        return LayerResult("high", False, None, p_value, [])
     lay = frame_layout(key)
     if payload is not None:
         ref = frame_chips(key, payload)
     else:
         ref = np.zeros(CHIPS, dtype=np.complex128)
         ref[lay.sync_pos] = lay.pn[lay.sync_pos]
-    return Detection(True, payload, p_value, _segments(y, ref, chosen, duration))
+    return LayerResult("high", True, payload, p_value, _segments(y, ref, chosen, duration))
 
 
-def _mono(x2: np.ndarray) -> np.ndarray:
+def mono_mix(x2: np.ndarray) -> np.ndarray:
+    """The channel average of (frames, channels) PCM as float32 in full-scale units."""
     scale = float(2 ** (8 * x2.dtype.itemsize - 1)) if x2.dtype.kind == "i" else 1.0
     if x2.shape[1] == 1:
         m = x2[:, 0].astype(np.float32)
     else:
         m = np.add.reduce(x2, axis=1, dtype=np.float32)
     return m * np.float32(1.0 / (scale * x2.shape[1]))
-
-
-def detect(
-    samples: np.ndarray,
-    sample_rate: int,
-    key: WatermarkKey,
-    *,
-    threshold: float = DEFAULT_THRESHOLD,
-) -> Detection:
-    """Look for the mark of ``key`` in ``samples`` (any start offset, any length).
-
-    Channels are averaged. Returns a :class:`Detection`; ``found`` is ``p_value <= threshold``.
-    """
-    sr = check_rate(sample_rate)
-    x2, _ = check_samples(samples)
-    if not isinstance(key, WatermarkKey):
-        raise WatermarkError("key must be a WatermarkKey")
-    if not 0.0 < threshold < 1.0:
-        raise WatermarkError("threshold must be between 0 and 1")
-    dem = Demodulator(sr)
-    step = dem.core
-    for a in range(0, x2.shape[0], step):
-        dem.feed(_mono(x2[a : a + step]))
-    return detect_baseband(dem.finish(), x2.shape[0] / sr, key, threshold, consume=True)

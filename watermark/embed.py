@@ -1,4 +1,4 @@
-"""The embedder: a keyed, periodic spread-spectrum frame in 20.1–20.7 kHz, level-adapted."""
+"""The high-band embedder: a keyed, periodic spread-spectrum frame in 20.1–20.7 kHz, level-adapted."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from scipy.ndimage import minimum_filter1d, uniform_filter1d
 from watermark.errors import WatermarkError
 from watermark.frame import CARRIER_HZ, CHIP_RATE, CHIPS, PERIOD_S, check_payload, frame_chips
 from watermark.key import WatermarkKey
-from watermark.pcm import PcmInfo, check_rate, check_samples
+from watermark.pcm import PcmInfo, check_rate
 
 #: Default mark level relative to the host's short-term RMS, in dB.
 DEFAULT_STRENGTH_DB = -26.0
@@ -135,7 +135,7 @@ def mark_segment(unit: np.ndarray, gains: np.ndarray, hop: int, start: int, n: i
     return tiled * env
 
 
-def _check_strength(strength_db: float) -> float:
+def check_strength(strength_db: float) -> float:
     if not -60.0 <= strength_db <= -6.0:
         raise WatermarkError("strength_db must be between -60 and -6 dB")
     return float(strength_db)
@@ -160,34 +160,3 @@ def add_mark(
         out = host + q[:, None]
         return np.clip(out, lo, hi).astype(info.dtype)
     return (x2 + mark.astype(x2.dtype)[:, None]).astype(info.dtype, copy=False)
-
-
-def embed(
-    samples: np.ndarray,
-    sample_rate: int,
-    payload: bytes,
-    key: WatermarkKey,
-    *,
-    strength_db: float = DEFAULT_STRENGTH_DB,
-) -> np.ndarray:
-    """Return ``samples`` with the keyed mark carrying the 8-byte ``payload`` added.
-
-    ``samples``: mono (frames,) or (frames, channels), float32/64 or int16/32 PCM; the result has
-    the same shape and dtype. Only the band 20.1–20.7 kHz changes. The clip must be at least
-    ``PERIOD_S`` seconds long (one full payload frame).
-    """
-    sr = check_rate(sample_rate)
-    x2, info = check_samples(samples)
-    payload = check_payload(payload)
-    strength = _check_strength(strength_db)
-    if not isinstance(key, WatermarkKey):
-        raise WatermarkError("key must be a WatermarkKey")
-    n = x2.shape[0]
-    if n < PERIOD_S * sr:
-        raise WatermarkError(f"clip too short to carry the payload: {n / sr:.2f} s < {PERIOD_S} s")
-    unit, upeak = unit_mark(key, payload, sr)
-    hop = hop_size(sr)
-    ms, peak = hop_stats(x2, info, hop)
-    gains = hop_gains(ms, peak, info.full_scale, upeak, strength)
-    out = add_mark(x2, info, mark_segment(unit, gains, hop, 0, n))
-    return out[:, 0] if info.mono_1d else out

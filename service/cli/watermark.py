@@ -1,4 +1,4 @@
-"""``provkit watermark``: keys, embedding and detection of the high-band audio watermark."""
+"""``provkit watermark``: keys, embedding and detection of the two-layer audio watermark."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import click
 
 from service.cli.common import echo_json, fail
 from watermark import DEFAULT_THRESHOLD, WatermarkKey, detect_file, embed_file
+from watermark.layers import LAYERS, parse_layers
 
 _HEX16 = re.compile(r"[0-9a-fA-F]{16}")
 
@@ -29,9 +30,24 @@ def _payload(text: str) -> bytes:
     return bytes.fromhex(t)
 
 
+def _layers(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    try:
+        return parse_layers(text)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+_LAYERS_HELP = (
+    f"Comma-separated layers ({','.join(LAYERS)}); default: every layer the sample rate allows "
+    "(high: 20.1-20.7 kHz, 44.1 kHz and up; robust: 0.5-5 kHz, survives codecs)."
+)
+
+
 @click.group("watermark")
 def watermark() -> None:
-    """Inaudible keyed audio watermark in the band 20.1-20.7 kHz."""
+    """Keyed audio watermark: high band (20.1-20.7 kHz) and a codec-robust layer (0.5-5 kHz)."""
 
 
 @watermark.command("keygen")
@@ -57,17 +73,40 @@ def keygen(keyfile: str, force: bool) -> None:
     default=-26.0,
     show_default=True,
     type=float,
-    help="Mark level relative to the music's short-term RMS.",
+    help="High-band mark level relative to the music's short-term RMS.",
 )
+@click.option(
+    "--robust-strength-db",
+    default=-20.0,
+    show_default=True,
+    type=float,
+    help="Robust-layer depth relative to the local spectrum (-50 to -10).",
+)
+@click.option("--layers", "layers", default=None, help=_LAYERS_HELP)
 def embed_cmd(
-    input_path: str, output_path: str, keyfile: str, payload: str, strength_db: float
+    input_path: str,
+    output_path: str,
+    keyfile: str,
+    payload: str,
+    strength_db: float,
+    robust_strength_db: float,
+    layers: str | None,
 ) -> None:
     """Mark the audio of IN with PAYLOAD and write OUT (.wav, .flac or .ogg)."""
     pay = _payload(payload)
     key = _load_key(keyfile)
+    chosen = _layers(layers)
     if not Path(input_path).is_file():
         fail(f"no such file: {input_path}")
-    info = embed_file(input_path, output_path, pay, key, strength_db=strength_db)
+    info = embed_file(
+        input_path,
+        output_path,
+        pay,
+        key,
+        strength_db=strength_db,
+        robust_strength_db=robust_strength_db,
+        layers=chosen,
+    )
     secs = (info.frames or 0) / info.sample_rate
     click.echo(
         f"marked {secs:.2f} s ({info.sample_rate} Hz, {info.channels} ch) with payload "
@@ -86,12 +125,28 @@ def embed_cmd(
     type=float,
     help="p-value at or below which the mark counts as found.",
 )
-def detect_cmd(file: str, keyfile: str, as_json: bool, threshold: float) -> None:
+@click.option("--layers", "layers", default=None, help=_LAYERS_HELP)
+@click.option(
+    "--max-speed-dev",
+    default=0.05,
+    show_default=True,
+    type=float,
+    help="Robust layer: search playback speeds within ± this fraction (0 = off).",
+)
+def detect_cmd(
+    file: str,
+    keyfile: str,
+    as_json: bool,
+    threshold: float,
+    layers: str | None,
+    max_speed_dev: float,
+) -> None:
     """Look for the mark in FILE; exit 0 whether or not it is found."""
     key = _load_key(keyfile)
+    chosen = _layers(layers)
     if not Path(file).is_file():
         fail(f"no such file: {file}")
-    det = detect_file(file, key, threshold=threshold)
+    det = detect_file(file, key, threshold=threshold, layers=chosen, max_speed_dev=max_speed_dev)
     if as_json:
         echo_json(det.to_json())
         return
@@ -101,3 +156,9 @@ def detect_cmd(file: str, keyfile: str, as_json: bool, threshold: float) -> None
         click.echo(f"found: payload {pay}, p-value {det.p_value:.3g}, segments {segs}")
     else:
         click.echo(f"not found (p-value {det.p_value:.3g})")
+    for name, r in det.layers.items():
+        state = "found" if r.found else "not found"
+        pay = r.payload.hex() if r.payload is not None else "-"
+        click.echo(
+            f"  {name}: {state}, payload {pay}, p-value {r.p_value:.3g}, speed {r.speed:.4f}"
+        )

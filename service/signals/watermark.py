@@ -1,4 +1,5 @@
-"""The audio-watermark signal: the platform's keyed mark above 20 kHz, carrying a mark id.
+"""The audio-watermark signal: the platform's keyed mark, carrying a mark id, in two layers
+(above 20 kHz, and the codec-robust layer at 0.5–5 kHz); the evidence shows each layer.
 
 A mark decoded with p ≤ ``wm_strong`` whose payload is a registered ``mark_id`` is a strong claim
 on that record; a mark that names no record, or fainter evidence (p ≤ ``wm_weak``), is weak.
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
 #: media longer than this (by the container's word) is watermark-checked by streaming the file
 STREAM_AUDIO_AFTER_S = 300.0
-#: the mark lives at 20.1–20.7 kHz: lower sample rates cannot carry it
-MIN_RATE = 44_100
+#: the lowest rate either layer is read at (the robust layer's 0.5–4 kHz survives 8 kHz audio)
+MIN_RATE = 8_000
 
 
 def detect_mark(
@@ -79,14 +80,21 @@ class AudioWatermark(Signal):
     }
 
     def blank(self) -> dict[str, Any]:
-        return {"checked": False, "found": False, "payload": None, "p_value": 1.0, "segments": []}
+        return {
+            "checked": False,
+            "found": False,
+            "payload": None,
+            "p_value": 1.0,
+            "segments": [],
+            "layers": {},
+        }
 
     def skip_reason(self, upload: Upload, ctx: VerifyContext) -> str | None:
         if not upload.info.has_audio:
             return "the file has no audio"
         if upload.info.sample_rate < MIN_RATE:
             rate = upload.info.sample_rate
-            return f"audio at {rate} Hz has no band above 20 kHz, where the mark lives"
+            return f"audio at {rate} Hz is below {MIN_RATE} Hz, where no layer of the mark lives"
         return None
 
     def check(self, upload: Upload, ctx: VerifyContext) -> SignalResult:
@@ -97,13 +105,9 @@ class AudioWatermark(Signal):
         except ValueError as exc:  # the watermark library's one-line reason
             return self.result("error", reason=str(exc))
         p = float(det.p_value)
-        evidence = {
-            "checked": True,
-            "found": bool(det.found),
-            "payload": det.payload.hex() if det.payload else None,
-            "p_value": p,
-            "segments": [[round(a, 3), round(b, 3)] for a, b in det.segments],
-        }
+        # the detection's one view: the combined result and each layer that ran (found,
+        # p-value, payload, segments, the playback speed it found)
+        evidence = {"checked": True, **det.to_json()}
         rec = None
         if det.found and det.payload:
             rec = ctx.svc.registry.by_mark_id(int.from_bytes(det.payload, "big"))

@@ -21,7 +21,7 @@ def music(
     n = round(sr * seconds)
     t = np.arange(n) / sr
     out = np.empty((n, channels))
-    lp = signal.butter(6, 15500, fs=sr, output="sos")
+    lp = signal.butter(6, min(15500, 0.45 * sr), fs=sr, output="sos")
     for c in range(channels):
         f0 = 110 * 2 ** (rng.integers(0, 36, size=int(seconds * 4) + 1) / 12)
         f = np.repeat(f0, sr // 4)[:n]

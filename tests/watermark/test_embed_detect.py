@@ -1,7 +1,12 @@
-"""Embedding and detection on arrays: round trips, rates, dtypes, crops, splices, keys, limits."""
+"""The high-band layer on arrays: round trips, rates, dtypes, crops, splices, keys, limits.
+
+Every call here selects ``layers=("high",)``; the robust layer and the combination are tested in
+``test_robust.py``.
+"""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable
 
@@ -11,11 +16,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import signal
 
-from watermark import Detection, WatermarkError, WatermarkKey, detect, embed
+from watermark import Detection, WatermarkError, WatermarkKey
+from watermark import detect as detect_layers
+from watermark import embed as embed_layers
 from watermark.frame import BAND_HZ
 
 PAYLOAD = bytes.fromhex("0123456789abcdef")
 Music = Callable[..., np.ndarray]
+embed = functools.partial(embed_layers, layers=("high",))
+detect = functools.partial(detect_layers, layers=("high",))
 
 
 def _to_dtype(x: np.ndarray, dtype: str) -> np.ndarray:
@@ -162,7 +171,8 @@ def test_splice_is_localised(key: WatermarkKey, make_music: Music) -> None:
 def test_detection_json_shape(clip48: np.ndarray, key: WatermarkKey) -> None:
     d = detect(embed(clip48, 48000, PAYLOAD, key), 48000, key)
     j = d.to_json()
-    assert set(j) == {"found", "payload", "p_value", "segments"}
+    assert set(j) == {"found", "payload", "p_value", "segments", "layers"}
+    assert set(j["layers"]) == {"high"}
     assert j["payload"] == PAYLOAD.hex()
     assert Detection(False, None, 1.0, []).to_json()["payload"] is None
 

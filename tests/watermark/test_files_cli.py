@@ -103,7 +103,11 @@ def test_file_errors(tmp_path: Path, key: WatermarkKey) -> None:
     lo = tmp_path / "lo.wav"
     sf.write(lo, np.zeros((96000, 1)), 32000)
     with pytest.raises(WatermarkError, match="below 44100"):
-        detect_file(lo, key)
+        detect_file(lo, key, layers=("high",))
+    low = detect_file(lo, key)  # default: the layers that apply at 32 kHz (robust only)
+    assert set(low.layers) == {"robust"} and not low.found
+    with pytest.raises(WatermarkError, match="subset"):
+        detect_file(lo, key, layers=("middle",))
 
 
 def test_cli_end_to_end(tmp_path: Path, make_music: Music) -> None:
@@ -136,14 +140,30 @@ def test_cli_end_to_end(tmp_path: Path, make_music: Music) -> None:
     assert obj["p_value"] < 1e-6 and obj["segments"] == [[0.0, 5.0]]
     r = runner.invoke(cli, ["watermark", "detect", str(src), "--key", str(keyfile), "--json"])
     assert r.exit_code == 0
-    assert json.loads(r.output) == {
+    unmarked = json.loads(r.output)
+    assert {k: unmarked[k] for k in ("found", "payload", "segments")} == {
         "found": False,
         "payload": None,
-        "p_value": json.loads(r.output)["p_value"],
         "segments": [],
     }
+    assert set(unmarked["layers"]) == {"high", "robust"}
     r = runner.invoke(cli, ["watermark", "detect", str(dst), "--key", str(keyfile)])
     assert r.exit_code == 0 and "00ff00ff12345678" in r.output
+    assert "robust: found" in r.output and "high: found" in r.output
+    only = tmp_path / "robust.flac"
+    args = ["--key", str(keyfile), "--layers", "robust"]
+    r = runner.invoke(
+        cli, ["watermark", "embed", str(src), str(only), "--payload", "00ff00ff12345678", *args]
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(cli, ["watermark", "detect", str(only), "--json", *args])
+    obj = json.loads(r.output)
+    assert obj["found"] and set(obj["layers"]) == {"robust"}
+    assert obj["layers"]["robust"]["payload"] == "00ff00ff12345678"
+    r = runner.invoke(
+        cli, ["watermark", "detect", str(only), "--key", str(keyfile), "--layers", "x"]
+    )
+    assert r.exit_code == 2
 
 
 @pytest.mark.parametrize(
