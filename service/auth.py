@@ -136,11 +136,11 @@ class KeyStore:
         parts = key.split("_", 2)
         if len(parts) != 3 or parts[0] != "pk" or len(key) > 200:
             return None
+        hit = self.cached(key)
+        if hit is not None:
+            return hit
         digest = _digest(key)
-        hit = self._cache.get(digest)
         now = time.monotonic()
-        if hit is not None and hit[1] > now:
-            return hit[0]
         with self.sessions() as s:
             row = s.scalars(select(ApiKeyRow).where(ApiKeyRow.key_id == parts[1])).one_or_none()
         if row is None or row.revoked_at is not None:

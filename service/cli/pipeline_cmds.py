@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 from pydantic import ValidationError
@@ -13,13 +13,6 @@ from pydantic import ValidationError
 from screening.policy import TIERS
 from service.cli.common import echo_json, fail, load_settings, services
 from service.requests import GenerateRequest, first_error
-
-if TYPE_CHECKING:
-    from service.context import Services
-
-
-def _services() -> Services:
-    return services()
 
 
 @click.command("generate")
@@ -64,7 +57,7 @@ def generate_cmd(
         )  # fmt: skip
     except ValidationError as exc:
         fail(first_error(exc))
-    svc = _services()
+    svc = services()
     try:
         result = generate(svc, inp)
     except ScreenedOut as exc:
@@ -98,7 +91,7 @@ def verify_cmd(file: Path, as_json: bool, mode: str, fast: bool) -> None:
     from service.pipeline import VerifyOptions, verify
 
     chosen: Any = "fast" if fast else mode
-    result = verify(_services(), file, admin=True, options=VerifyOptions(mode=chosen))
+    result = verify(services(), file, admin=True, options=VerifyOptions(mode=chosen))
     if as_json:
         echo_json(result)
         return

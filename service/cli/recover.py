@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import click
 
-from service.cli.common import echo_json, load_settings
+from service.cli.common import echo_json, services
 
 
 @click.command("recover")
@@ -21,10 +21,9 @@ from service.cli.common import echo_json, load_settings
 def recover_cmd(grace: float | None, as_json: bool) -> None:
     """Roll back pending generations and remove leftovers of crashed processes; fail stale jobs;
     anchor closed certificate batches. Prints what was done. Exit 1 when a step failed."""
-    from service.context import Services
     from service.recovery import recover
 
-    svc = Services(load_settings())
+    svc = services()
     report = recover(svc, grace=None if grace is None else timedelta(seconds=grace))
     if as_json:
         echo_json(report.to_dict())
