@@ -292,5 +292,5 @@ def test_both_watermark_layers_mark_a_generation_and_are_reported(
     # and keys and mark ids are random per store: it is reported, and never contradicts
     robust = layers["robust"]
     assert set(robust) >= {"found", "payload", "p_value", "segments", "speed"}
-    if robust["found"]:
+    if robust["payload"] is not None:  # sync alone may be found without a decoded payload
         assert robust["payload"] == generated.generation.mark_hex
