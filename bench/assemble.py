@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-ORDER = ["watermark", "fingerprint", "screening", "certificate", "service", "security", "recovery"]
+ORDER = [
+    "watermark",
+    "fingerprint",
+    "index_scale",
+    "screening",
+    "certificate",
+    "c2pa",
+    "service",
+    "security",
+    "recovery",
+    "cli",
+]
 HEADER = """# Benchmarks
 
 Measured numbers behind the claims in the README and docs/. Every section names the command that

@@ -205,8 +205,9 @@ def main() -> None:
                              "p50_ms": 0.0, "p99_ms": 0.0, "errors": errors})  # fmt: skip
         # platform-style re-encodes (2 s key frames): not the registered bytes, so no signal is a
         # free exact-hash hit; several copies, so no request repeats the previous one's bytes
-        from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
-        from service.transcode import transform
+        from service.generator import GenerationRequest, ReferenceGenerator
+        from service.media.encode import write_mp4
+        from service.media.transforms import transform
 
         gop = 60  # 2 s at 30 fps
         copies = [

@@ -139,7 +139,16 @@ def write_section(name: str, body: str) -> None:
         if pat.search(text)
         else text.rstrip() + "\n\n" + block + "\n"
     )
-    order = ["robustness", "layers", "quality", "false_positives", "speed", "spectrum"]
+    order = [
+        "robustness",
+        "layers",
+        "layers_rows",
+        "quality",
+        "false_positives",
+        "false_positives_rerun",
+        "speed",
+        "spectrum",
+    ]
     blocks = {
         k: m.group(0)
         for k in order

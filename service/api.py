@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from provenance.registry import Generation, RegistryError, parse_mark_id
 from service import pipeline
@@ -28,6 +28,7 @@ from service.media import MediaError, MediaInfo, OverSyncBudget, decode_audio, p
 from service.pipeline import PipelineError, ScreenedOut
 from service.problems import Problem
 from service.requests import GenerateRequest, ScreenRequest
+from service.signals.c2pa import stored_manifests
 from service.signals.watermark import detect_mark
 from service.uploads import StoredUpload, UploadTooLarge, save_upload
 from service.views import generation_view, job_view
@@ -177,6 +178,26 @@ def get_generation(
     return GenerationOut.model_validate(generation_view(gen, who.has("admin")))
 
 
+@router.get("/generations/{mark_id}/manifest", tags=["c2pa"])
+def generation_manifest(
+    mark_id: str, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
+) -> dict[str, Any]:
+    """The C2PA manifests signed into a generation's files, as read back from the stored copies
+    (each also served as ``application/c2pa`` by ``GET /v1/manifests/{manifestId}``)."""
+    gen = _generation(svc, mark_id)
+    stored = stored_manifests(svc, gen.mark_hex)
+    if not stored:
+        raise Problem(404, "no C2PA manifest is kept for this generation")
+    reader = svc.manifest_reader
+    return {
+        "mark_id": gen.mark_hex,
+        "manifests": [
+            {**reader.read_store(p.read_bytes()).to_dict(), "url": f"/v1/manifests/{mid}"}
+            for mid, p in stored
+        ],
+    }
+
+
 @router.get("/generations/{mark_id}/media/{name}", tags=["generation"])
 def media_file(
     mark_id: str, name: str, svc: Svc, _: Annotated[Principal, Depends(require("generate"))]
@@ -194,7 +215,107 @@ def media_file(
 # -- verification ---------------------------------------------------------------------------
 
 
-@router.post("/verify", tags=["verification"])
+class MediaOut(BaseModel):
+    """The schema of :func:`service.views.media_view`: what the verdict says about the file."""
+
+    sha256: str
+    container: str
+    duration_s: float
+    has_audio: bool
+    has_video: bool
+    sample_rate: int | None
+    width: int | None
+    height: int | None
+
+
+class SignalOut(BaseModel):
+    """One signal's part of the verdict: its outcome, why it was skipped or failed to check, and
+    its own evidence fields (``found``, ``payload``, ``matches``... per signal)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    outcome: Literal["pass", "fail", "skip", "pending", "error"]
+    reason: str | None = Field(None, description="Why the signal was skipped or errored.")
+
+
+class CertificateSummaryOut(BaseModel):
+    """The schema of :func:`service.views.certificate_view`."""
+
+    certificate_id: str
+    issued_at: str | None
+    score: float | None
+    profile: str | None
+    anchor_status: str | None
+    summary: str
+
+
+class VerdictOut(BaseModel):
+    """The verdict document of ``POST /v1/verify`` (and of a finished verification job)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "verdict": "generated",
+                    "summary": "watermark decoded (p=3.3e-109) and points to a registered "
+                    "generation",
+                    "reasons": [{"code": "watermark", "p": 3.3e-109}],
+                    "media": {
+                        "sha256": "d237dad4a8df893f9c353c56992db43a888403f77f34b1d03c0b9d522437e112",
+                        "container": "mov,mp4,m4a,3gp,3g2,mj2",
+                        "duration_s": 5.0,
+                        "has_audio": True,
+                        "has_video": True,
+                        "sample_rate": 48000,
+                        "width": 320,
+                        "height": 180,
+                    },
+                    "signals": {
+                        "watermark": {
+                            "outcome": "pass",
+                            "reason": None,
+                            "found": True,
+                            "payload": "af7701c4307a216a",
+                        }
+                    },
+                    "generation": None,
+                    "certificate": None,
+                }
+            ]
+        }
+    )
+
+    verdict: Literal["generated", "not_found", "inconclusive"]
+    summary: str = Field(description="The reasons in English (``reasons`` carries their codes).")
+    reasons: list[dict[str, Any]] = Field(
+        description="Coded reasons: ``code`` and the values its text needs (``/reasons.json``)."
+    )
+    media: MediaOut
+    signals: dict[str, SignalOut]
+    generation: GenerationOut | None = Field(None, description="The record the verdict names.")
+    certificate: CertificateSummaryOut | None = None
+
+
+class JobOut(BaseModel):
+    """The schema of :func:`service.views.job_view`: a background job."""
+
+    id: str
+    kind: str
+    status: Literal["queued", "running", "done", "failed"]
+    created_at: datetime
+    updated_at: datetime
+    result: VerdictOut | None = None
+    error: str | None = None
+
+
+@router.post(
+    "/verify",
+    tags=["verification"],
+    responses={
+        200: {"model": VerdictOut, "description": "The verdict."},
+        202: {"model": JobOut, "description": "Long media: a job to poll at its Location."},
+    },
+)
 async def verify(
     svc: Svc,
     who: Annotated[Principal, Depends(require("verify"))],
@@ -272,7 +393,11 @@ def _verify_result(
     return result
 
 
-@router.get("/jobs/{job_id}", tags=["verification"])
+@router.get(
+    "/jobs/{job_id}",
+    tags=["verification"],
+    responses={200: {"model": JobOut, "description": "The job."}},
+)
 def get_job(job_id: str, svc: Svc, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
     """A background job: ``queued``, ``running``, ``done`` (with its result) or ``failed``."""
     job = svc.jobs.get(job_id[:32])

@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import text
 
-from provenance.registry.migrate import current_revisions, head_revisions
 from service import problems
 from service.api import router as api_router
 from service.auth import SCOPES, Principal
@@ -32,6 +31,8 @@ from service.middleware import (
     SecurityHeadersMiddleware,
 )
 from service.recovery import lifespan as recovery_lifespan
+from service.resolution import router as resolution_router
+from service.schema import current_revisions, head_revisions
 from service.settings import Settings
 from service.signals import reason_table
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(svc.metrics.render(), media_type=CONTENT_TYPE)
 
     app.include_router(api_router)
+    app.include_router(resolution_router)
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:

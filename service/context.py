@@ -17,6 +17,7 @@ from service.metrics import Metrics
 from service.settings import Settings
 
 if TYPE_CHECKING:
+    from provenance.c2pa import ManifestReader, ManifestSigner, SigningChain
     from provenance.certificate import CertificateStore, Chain, Keyring, Signer
     from provenance.fingerprint import FingerprintIndex
     from screening import Screener
@@ -69,11 +70,15 @@ class Services:
         import faiss
 
         from provenance.fingerprint import FingerprintIndex
+        from provenance.fingerprint.backend import open_backend
 
         # one thread per worker: parallelism comes from worker processes, not OpenMP
         faiss.omp_set_num_threads(1)
         s = self.settings
-        return FingerprintIndex(s.db_url, s.fingerprint_index_path, engine=self.engine)
+        backend = open_backend(s.fingerprint_backend, milvus_uri=s.milvus_uri)
+        return FingerprintIndex(
+            s.db_url, s.fingerprint_index_path, backend=backend, engine=self.engine
+        )
 
     @cached_property
     def signer(self) -> Signer:
@@ -119,3 +124,65 @@ class Services:
     def generator(self) -> Generator:
         """The generation core named in the settings."""
         return load_generator(self.settings.generator)
+
+    @cached_property
+    def c2pa_chain(self) -> SigningChain:
+        """The C2PA signing chain: the operator's, else a development chain made on first use."""
+        from provenance.c2pa import SigningChain, SigningChainError, dev_chain
+
+        s = self.settings
+        if s.c2pa_cert_file or s.c2pa_key_file:
+            if not (s.c2pa_cert_file and s.c2pa_key_file):
+                raise SigningChainError("set both c2pa_cert_file and c2pa_key_file")
+            return SigningChain.load(s.c2pa_cert_file, s.c2pa_key_file)
+        return dev_chain(s.c2pa_dir, "es256" if s.c2pa_alg == "es256" else "ed25519")
+
+    @cached_property
+    def manifest_signer(self) -> ManifestSigner:
+        """Signs C2PA manifests with :attr:`c2pa_chain`."""
+        from provenance.c2pa import ManifestSigner
+
+        return ManifestSigner(self.c2pa_chain)
+
+    @cached_property
+    def manifest_reader(self) -> ManifestReader:
+        """Reads C2PA manifests, trusting ``c2pa_trust_anchors_file`` when set."""
+        from provenance.c2pa import ManifestReader
+
+        anchors = self.settings.c2pa_trust_anchors_file
+        return ManifestReader(anchors.read_text() if anchors else None)
+
+    @cached_property
+    def own_manifest_reader(self) -> ManifestReader:
+        """Reads C2PA manifests trusting only the top of this service's own signing chain: a
+        manifest reads ``trusted`` here only if this service's CA issued its signer."""
+        from cryptography.hazmat.primitives.serialization import Encoding
+
+        from provenance.c2pa import ManifestReader
+
+        top = self.c2pa_chain.certificates[-1]
+        return ManifestReader(top.public_bytes(Encoding.PEM).decode("ascii"))
+
+    @cached_property
+    def label_key(self) -> bytes:
+        """The AIGC label's MAC key (32 random bytes, created 0600 on first use)."""
+        import os
+        import secrets
+
+        path = self.settings.label_key_path
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(secrets.token_bytes(32))
+            try:
+                os.link(tmp, path)  # whole or absent: two processes agree on one key
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+        key = path.read_bytes()
+        if len(key) < 16:
+            raise ValueError(f"the label key file {path.name} is too short")
+        return key

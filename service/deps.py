@@ -49,7 +49,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
 
     async def check(request: Request, who: Annotated[Principal, Depends(principal)]) -> Principal:
         if not who.has(scope):
-            raise problems.Problem(403, f"this API key lacks the '{scope}' scope")
+            raise problems.Problem(403, f"this API key lacks the '{scope}' scope", scope=scope)
         if scope == "admin":
             keys = request.app.state.services.keys
             if not await run_in_threadpool(keys.is_active, who.key_id):

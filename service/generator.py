@@ -14,8 +14,6 @@ import hashlib
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from fractions import Fraction
-from pathlib import Path
 from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
@@ -278,63 +276,3 @@ class ReferenceGenerator:
                 stripes = 0.75 + 0.25 * np.sin((xx + yy) * 0.3 + k * 0.2)
                 frame[mask] = colour * stripes[mask][:, None]
             yield (frame * 255).astype(np.uint8)
-
-
-# ---------------------------------------------------------------------------------------------
-# writing media
-
-
-def write_audio(path: Path, track: AudioTrack) -> None:
-    """Write a track as WAV (24-bit PCM) or FLAC (24-bit), chosen by the file suffix."""
-    import soundfile as sf
-
-    fmt = {".wav": ("WAV", "PCM_24"), ".flac": ("FLAC", "PCM_24")}.get(path.suffix.lower())
-    if fmt is None:
-        raise GeneratorError("audio output must be .wav or .flac")
-    sf.write(str(path), track.samples, track.sample_rate, format=fmt[0], subtype=fmt[1])
-
-
-def write_mp4(
-    path: Path,
-    video: VideoStream,
-    audio: AudioTrack | None,
-    *,
-    crf: int = 20,
-    audio_bitrate: int = 320_000,
-) -> None:
-    """Mux ``video`` (H.264) and ``audio`` (AAC, high bitrate to keep the band above 20 kHz).
-
-    Streams frame by frame: memory stays bounded whatever the duration.
-    """
-    import av
-
-    with av.open(str(path), mode="w", format="mp4") as out:
-        vs = out.add_stream("libx264", rate=video.fps)
-        vs.width, vs.height = video.width, video.height
-        vs.pix_fmt = "yuv420p"
-        vs.options = {"crf": str(crf), "preset": "veryfast"}
-        as_ = None
-        if audio is not None:
-            as_ = out.add_stream("aac", rate=audio.sample_rate)
-            as_.bit_rate = audio_bitrate
-            as_.layout = "stereo" if audio.samples.shape[1] == 2 else "mono"
-        for frame in video.frames():
-            for packet in vs.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
-                out.mux(packet)
-        for packet in vs.encode():
-            out.mux(packet)
-        if audio is not None and as_ is not None:
-            data = np.ascontiguousarray(audio.samples.T.astype(np.float32))
-            chunk = 1024 * 64
-            pts = 0
-            for s in range(0, data.shape[1], chunk):
-                block = np.ascontiguousarray(data[:, s : s + chunk])
-                aframe = av.AudioFrame.from_ndarray(block, format="fltp", layout=as_.layout.name)
-                aframe.sample_rate = audio.sample_rate
-                aframe.pts = pts
-                aframe.time_base = Fraction(1, audio.sample_rate)
-                pts += block.shape[1]
-                for packet in as_.encode(aframe):
-                    out.mux(packet)
-            for packet in as_.encode():
-                out.mux(packet)

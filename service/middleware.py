@@ -33,12 +33,25 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body larger than {max_bytes} bytes")
 
 
+#: routes that take the asset itself as the body (C2PA's ``byContent``), not a form upload
+RAW_UPLOAD_PATHS = frozenset({"/v1/matches/byContent"})
+#: content types FastAPI never parses as JSON: a media file sent as the body
+RAW_MEDIA_TYPES = (b"audio/", b"video/", b"application/octet-stream")
+
+
+def is_upload(ctype: bytes, path: str) -> bool:
+    """Whether a body is an upload (the larger size limit): a form upload anywhere, or the
+    media itself on a route that takes it raw (:data:`RAW_UPLOAD_PATHS`)."""
+    if ctype.startswith(b"multipart/"):
+        return True
+    return path in RAW_UPLOAD_PATHS and ctype.startswith(RAW_MEDIA_TYPES)
+
+
 class BodyLimitMiddleware:
     """Reject bodies above the limit: by Content-Length up front, or while streaming.
 
-    Uploads (``multipart/form-data``) get ``max_bytes``; every other body — JSON, or anything a
-    client labels otherwise — gets the smaller ``max_json_bytes``, since no other route takes
-    more.
+    Uploads (:func:`is_upload`) get ``max_bytes``; every other body — JSON, or anything a client
+    labels otherwise — gets the smaller ``max_json_bytes``, since no other route takes more.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, max_json_bytes: int | None = None) -> None:
@@ -52,7 +65,8 @@ class BodyLimitMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        limit = self.max_bytes if ctype.startswith(b"multipart/") else self.max_json_bytes
+        upload = is_upload(ctype, scope.get("path", ""))
+        limit = self.max_bytes if upload else self.max_json_bytes
         length = headers.get(b"content-length")
         if length is not None:
             try:
@@ -221,9 +235,9 @@ class GateMiddleware:
                 await refusal(scope, receive, send)
                 return
         ctype = headers.get(b"content-type", b"").split(b";")[0].strip().lower()
-        # FastAPI parses a body with no content type as JSON too: every body but an upload is
-        # measured (they are at most max_json_bytes)
-        is_json = not ctype.startswith(b"multipart/")
+        # FastAPI parses a body with no content type as JSON too: every body but an upload or
+        # raw media (which FastAPI never parses as JSON) is measured
+        is_json = not (ctype.startswith(b"multipart/") or ctype.startswith(RAW_MEDIA_TYPES))
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.body_timeout_s
         body_done = scope.get("method") in ("GET", "HEAD", "DELETE", "OPTIONS")

@@ -1,12 +1,14 @@
-"""The two flows of ARCHITECTURE.md, composed from the parts.
+"""The two flows of ARCHITECTURE.md, each a short composition of the parts and the signals.
 
-``generate``: screen the prompt → run the generation core → watermark every audio track with the
-record's ``mark_id`` → write the media → fingerprint the video → register the record, its media
-hashes and frame hashes. A failure anywhere leaves no record, no index entry and no media file:
-nothing unmarked is ever handed out (the delivered file is decoded and checked for its mark).
+``generate``: screen the prompt → run the generation core → open a pending record with a fresh
+``mark_id`` → each signal's ``mark`` phase (the watermark) → write the media → each signal's
+``stamp`` phase (labels, manifests) → each signal's ``enrol`` phase (the mark's survival check,
+the fingerprint index, the files' hashes) → thumbnail → the record completes. A failure anywhere
+undoes every enrolment and leaves no record, no index entry and no media file: nothing unmarked
+is ever handed out.
 
-``verify``: probe and decode an upload (with caps) → watermark detection → fingerprint search →
-exact-hash lookup → registry and certificate lookup → one verdict with each signal's evidence.
+``verify``: probe the upload → each signal that applies checks it, cheapest first → the verdict
+folds their claims → one document with each signal's evidence.
 """
 
 from __future__ import annotations
@@ -19,43 +21,38 @@ import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, get_args
+from typing import Any, Literal, get_args
 
 from sqlalchemy import update
 
-from provenance.registry import Generation, MediaHash
+from provenance.registry import Generation
 from provenance.registry.db import crash_point, hold_liveness, transaction
 from screening.policy import TIERS
 from service.context import Services
-from service.generator import AudioTrack, write_audio, write_mp4
-from service.media import MediaInfo, OverSyncBudget, decode_audio, probe
+from service.errors import PipelineError, ScreenedOut
+from service.media import MediaInfo, OverSyncBudget, probe
+from service.media.encode import thumbnail, write_generation
 from service.requests import GenerateRequest
-from service.signals import Upload, VerifyContext, reason_text, registered
+from service.signals import (
+    GENERATE_PHASES,
+    GenerateJob,
+    Upload,
+    VerifyContext,
+    generate_order,
+    reason_text,
+    registered,
+)
+from service.signals.exact_hash import sha256_file
 from service.signals.fingerprint import GEN_VIDEO_PREFIX
 from service.store import ScreeningDecisionRow
 from service.verdict import Thresholds, decide
-from service.views import certificate_view, generation_view, media_view
-
-if TYPE_CHECKING:
-    pass
+from service.views import certificate_view, generation_view, iso_utc, media_view
 
 log = logging.getLogger("provkit.pipeline")
 
 #: How deep :func:`verify` looks (see :class:`VerifyOptions`).
 VerifyMode = Literal["auto", "full", "fast"]
 VERIFY_MODES: tuple[str, ...] = get_args(VerifyMode)
-
-
-class PipelineError(RuntimeError):
-    """Generation failed after screening; nothing was registered or handed out."""
-
-
-class ScreenedOut(Exception):
-    """The screener refused the prompt (or sent it to review); nothing was generated."""
-
-    def __init__(self, decision: dict[str, Any]) -> None:
-        super().__init__(decision.get("action", "deny"))
-        self.decision = decision
 
 
 @dataclass
@@ -67,21 +64,20 @@ class GenerateResult:
     decision: dict[str, Any]
     video_id: str | None = None
     frames: int = 0
+    facts: dict[str, Any] = field(default_factory=dict)
 
     def receipt(self) -> dict[str, Any]:
-        """The provenance receipt handed to the caller."""
+        """The provenance receipt handed to the caller: the record, its media, and what each
+        signal put in (``watermark``, ``fingerprint``, and any newer signal's own entry)."""
         g = self.generation
         return {
             "generation_id": g.id,
             "mark_id": g.mark_hex,
             "model": g.model,
-            "created_at": g.created_at.isoformat(),
+            "created_at": iso_utc(g.created_at),
             "disclosure": g.disclosure,
             "media": [{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in g.media],
-            "watermark": {"payload": g.mark_hex, "tracks": len(self.files)},
-            "fingerprint": {"video_id": self.video_id, "frames": self.frames}
-            if self.video_id
-            else None,
+            **self.facts,
             "screening": {
                 "action": self.decision["action"],
                 "policy_version": self.decision["policy_version"],
@@ -136,28 +132,13 @@ def _complete(svc: Services, inp: GenerateRequest, d: dict[str, Any], gen_id: in
         s.add(_audit_row(inp, d, gen_id))
 
 
-def sha256_file(path: Path) -> str:
-    """SHA-256 of a file, streamed."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        while chunk := f.read(1 << 20):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def _payload(mark_id: int) -> bytes:
-    return mark_id.to_bytes(8, "big")
-
-
 def generate(svc: Services, inp: GenerateRequest) -> GenerateResult:
-    """Screen, generate, mark, fingerprint and register (see the module docstring).
+    """Screen, generate, then let every signal mark, stamp and enrol it (see the module
+    docstring).
 
     Raises :class:`ScreenedOut` when the prompt is not approved, ``ValueError`` for a bad request
     and :class:`PipelineError` when a later stage fails (everything is rolled back).
     """
-    from provenance.fingerprint import fingerprint_video
-    from watermark import detect, embed
-
     if not inp.user_id:
         raise ValueError("a generation needs a user_id")
     decision = screen(svc, inp.prompt, inp.tier, inp.user_id)
@@ -170,67 +151,34 @@ def generate(svc: Services, inp: GenerateRequest) -> GenerateResult:
     # crash recovery elsewhere never mistakes this generation for a dead one (service.recovery)
     hold_liveness(svc.settings.db_url)
     media = svc.generator.generate(request)
-    key = svc.watermark_key
     mark_id = secrets.randbits(64)
-    mark_hex = f"{mark_id:016x}"
     work = svc.settings.media_dir / f".work-{secrets.token_hex(8)}"
-    final = svc.settings.media_dir / mark_hex
+    final = svc.settings.media_dir / f"{mark_id:016x}"
     work.mkdir(parents=True)
     crash_point("generate.work")
-    record: Generation | None = None
-    video_id: str | None = None
-    indexed = False
+    job: GenerateJob | None = None
     try:
-        marked = [
-            AudioTrack(
-                embed(t.samples, t.sample_rate, _payload(mark_id), key), t.sample_rate, t.name
-            )
-            for t in media.audio
-        ]
-        files: list[tuple[str, Path]] = []
-        fp = None
-        if media.video is not None:
-            out = work / "video.mp4"
-            write_mp4(out, media.video, marked[0] if marked else None)
-            files.append(("video", out))
-            fp = fingerprint_video(out)
-            for i, track in enumerate(marked[1:], start=1):
-                p = work / f"track{i}.{inp.audio_format}"
-                write_audio(p, track)
-                files.append(("audio", p))
-        else:
-            for i, track in enumerate(marked):
-                p = work / (
-                    f"audio.{inp.audio_format}" if i == 0 else f"track{i}.{inp.audio_format}"
-                )
-                write_audio(p, track)
-                files.append(("audio", p))
-        # nothing unmarked leaves: every delivered file must carry the record's mark
-        for _kind, p in files:
-            samples, rate = decode_audio(p, svc.limits)
-            det = detect(samples, rate, key)
-            if not det.found or det.payload != _payload(mark_id):
-                raise PipelineError(f"{p.name}: the watermark did not survive writing the file")
-        hashes = [MediaHash(kind, p.name, sha256_file(p)) for kind, p in files]
-        crash_point("generate.files")
         record = svc.registry.create(
             user_id=inp.user_id,
             model=media.model,
             prompt=inp.prompt,
             preset_id=inp.preset_id,
-            media=hashes,
             mark_id=mark_id,
             status="pending",
         )
+        job = GenerateJob(svc, inp, record.id, mark_id, media.model, record.created_at, media, work)
         crash_point("generate.pending")
-        frames = 0
-        if fp is not None and len(fp) > 0:
-            video_id = GEN_VIDEO_PREFIX + mark_hex
-            with svc.write_lock:
-                frames = svc.fingerprints.add(video_id, fp)
-            indexed = True
-            crash_point("generate.indexed")
-            _thumbnail(files[0][1], final.with_suffix(".thumb.jpg"))
+        signals = generate_order()
+        for phase in GENERATE_PHASES:
+            if phase == "stamp":
+                job.files = write_generation(work, job.media, inp.audio_format)
+            for signal in signals:
+                getattr(signal, phase)(job)
+            if phase == "stamp":
+                crash_point("generate.files")
+        crash_point("generate.indexed")
+        if job.files and job.files[0][0] == "video":
+            thumbnail(job.files[0][1], final.with_suffix(".thumb.jpg"))
             crash_point("generate.thumbnail")
         work.rename(final)
         crash_point("generate.renamed")
@@ -238,16 +186,15 @@ def generate(svc: Services, inp: GenerateRequest) -> GenerateResult:
         crash_point("generate.complete")
         gen = svc.registry.get(record.id)
         assert gen is not None
-        return GenerateResult(gen, [final / p.name for _, p in files], decision, video_id, frames)
+        fp = job.facts.get("fingerprint") or {}
+        files = [final / p.name for _, p in job.files]
+        return GenerateResult(
+            gen, files, decision, fp.get("video_id"), int(fp.get("frames", 0)), job.facts
+        )
     except BaseException as exc:
-        if record is not None:
-            svc.registry.delete(record.id)
-        if indexed and video_id is not None:
-            with svc.write_lock:
-                try:
-                    svc.fingerprints.remove(video_id)
-                except Exception:  # pragma: no cover - reported, the record is gone anyway
-                    log.exception("could not remove fingerprints of a failed generation")
+        if job is not None:
+            job.undo()
+            svc.registry.delete(job.record_id)
         shutil.rmtree(final, ignore_errors=True)
         final.with_suffix(".thumb.jpg").unlink(missing_ok=True)
         if isinstance(exc, ValueError | PipelineError | ScreenedOut):
@@ -257,31 +204,6 @@ def generate(svc: Services, inp: GenerateRequest) -> GenerateResult:
         raise
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _thumbnail(video: Path, out: Path, width: int = 320) -> None:
-    """Save a JPEG of the frame one second in (or the first frame)."""
-    import av
-
-    with av.open(str(video)) as c:
-        stream = c.streams.video[0]
-        chosen = None
-        for frame in c.decode(stream):
-            chosen = frame
-            if frame.time is not None and frame.time >= 1.0:
-                break
-        if chosen is None:
-            return
-        h = max(2, round(chosen.height * width / chosen.width / 2) * 2)
-        small = chosen.reformat(width=width, height=h, format="yuvj420p")
-    with av.open(str(out), "w", format="image2") as o:
-        js = o.add_stream("mjpeg", rate=1)
-        js.width, js.height, js.pix_fmt = width, h, "yuvj420p"
-        small.pts = None
-        for packet in js.encode(small):
-            o.mux(packet)
-        for packet in js.encode():
-            o.mux(packet)
 
 
 def thumbnail_path(svc: Services, video_id: str) -> Path | None:
@@ -380,5 +302,6 @@ __all__ = [
     "VerifyOptions",
     "generate",
     "screen",
+    "sha256_file",
     "verify",
 ]

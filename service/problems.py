@@ -6,7 +6,9 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_TYPE = "application/problem+json"
@@ -24,6 +26,105 @@ _TITLES = {
     500: "Internal Server Error",
     503: "Service Unavailable",
 }
+
+
+class ProblemDetails(BaseModel):
+    """An error, as every route answers one (RFC 9457 ``application/problem+json``)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "about:blank",
+                    "title": "Forbidden",
+                    "status": 403,
+                    "detail": "this API key lacks the 'screen' scope",
+                    "instance": "/v1/screen",
+                }
+            ]
+        },
+    )
+
+    type: str = Field("about:blank", description="A URI naming the kind of problem.")
+    title: str = Field(description="Short summary of the kind of problem (per status).")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request, in one line.")
+    instance: str | None = Field(None, description="The request path.")
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="422 on a malformed request: each field's location and message."
+    )
+
+
+#: The problems documented on routes, by status, with an example detail each.
+_DOCUMENTED: dict[int, str] = {
+    401: "missing API key",
+    403: "this API key lacks the 'verify' scope",
+    413: "request body exceeds the 67108864-byte limit",
+    422: "body.prompt: Field required",
+}
+
+
+def _problem_response(status: int) -> dict[str, Any]:
+    """An OpenAPI response object: ``status`` as problem+json, with an example."""
+    example = {
+        "type": "about:blank",
+        "title": _TITLES[status],
+        "status": status,
+        "detail": _DOCUMENTED.get(status, ""),
+    }
+    return {
+        "description": _TITLES[status],
+        "content": {
+            PROBLEM_TYPE: {
+                "schema": {"$ref": "#/components/schemas/ProblemDetails"},
+                "example": example,
+            }
+        },
+    }
+
+
+def openapi_schema(app: FastAPI) -> dict[str, Any]:
+    """The app's OpenAPI schema with every error as problem+json: FastAPI's
+    ``HTTPValidationError`` replaced, and 401/403 on routes that take an API key, 413 on routes
+    that take a body, 422 on routes that take input."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        description=app.description,
+        routes=app.routes,
+        tags=app.openapi_tags,
+    )
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components["ProblemDetails"] = ProblemDetails.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for path_item in schema.get("paths", {}).values():
+        for op in path_item.values():
+            if not isinstance(op, dict) or "responses" not in op:
+                continue
+            responses: dict[str, Any] = op["responses"]
+            takes_input = "422" in responses or "requestBody" in op or op.get("parameters")
+            wanted = []
+            if op.get("security"):
+                wanted += [401, 403]
+            if "requestBody" in op:
+                wanted.append(413)
+            if takes_input:
+                wanted.append(422)
+            for status in wanted:
+                responses[str(status)] = _problem_response(status)
+            for code, resp in responses.items():  # errors a route declares itself
+                if code[:1] in "45" and PROBLEM_TYPE not in resp.get("content", {}):
+                    doc = _problem_response(int(code)) if int(code) in _TITLES else None
+                    if doc is not None:
+                        resp["content"] = doc["content"]
+    app.openapi_schema = schema
+    return schema
 
 
 class Problem(Exception):
@@ -72,7 +173,12 @@ def problem_response(
 
 
 def install(app: FastAPI) -> None:
-    """Route every error through problem+json."""
+    """Route every error through problem+json, and document them so in the OpenAPI schema."""
+
+    def _openapi() -> dict[str, Any]:
+        return openapi_schema(app)
+
+    app.openapi = _openapi  # type: ignore[method-assign]
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

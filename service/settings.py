@@ -105,6 +105,17 @@ class Settings(BaseSettings):
         le=30,
         description="Frames per second sampled from a video being verified or traced.",
     )
+    fingerprint_backend: str = Field(
+        "local",
+        pattern="^(local|milvus)$",
+        description="Engine that searches frame hashes: `local` (in each worker's memory, saved "
+        "beside the store) or `milvus` (a Milvus collection shared by every worker).",
+    )
+    milvus_uri: str | None = Field(
+        None,
+        description="Milvus server URL (`http://host:19530`), or a local `.db` file for embedded "
+        "milvus-lite; used when `fingerprint_backend` is `milvus`.",
+    )
     heavy_concurrency: int = Field(
         1,
         ge=1,
@@ -134,6 +145,54 @@ class Settings(BaseSettings):
         300.0,
         ge=0,
         description="Seconds between crash-recovery passes in each worker (0: at startup only).",
+    )
+
+    # Content Credentials (C2PA) and AI-content labels (docs/c2pa.md)
+    c2pa_enabled: bool = Field(True, description="Sign a C2PA manifest into each generated file.")
+    c2pa_cert_file: Path | None = Field(
+        None,
+        description="Operator's C2PA signing chain (PEM, leaf first); default: a development CA "
+        "and signing certificate created in data_dir/keys/c2pa (valid but untrusted).",
+    )
+    c2pa_key_file: Path | None = Field(
+        None, description="Private key (PEM) of `c2pa_cert_file`'s signing certificate."
+    )
+    c2pa_alg: str = Field(
+        "ed25519",
+        pattern="^(ed25519|es256)$",
+        description="Key type of a development chain created on first use (ed25519 or es256).",
+    )
+    c2pa_trust_anchors_file: Path | None = Field(
+        None,
+        description="PEM trust anchors (e.g. the C2PA trust list): manifests whose chain ends in "
+        "one read as trusted.",
+    )
+    aigc_label_enabled: bool = Field(
+        True, description="Write the GB 45438 implicit AIGC label into each generated file."
+    )
+    aigc_content_producer: str = Field(
+        "provkit",
+        min_length=1,
+        max_length=200,
+        description="ContentProducer written in the AIGC label.",
+    )
+    label_key_file: Path | None = Field(
+        None,
+        description="Key of the AIGC label's ReservedCode1 MAC; default data_dir/keys/label.key.",
+    )
+    aigc_region: str = Field(
+        "",
+        pattern="^(|cn)$",
+        description="Labelling rules to follow: `cn` (GB 45438-2025) turns the explicit labels on.",
+    )
+    aigc_explicit_audio: bool = Field(
+        False, description="Lay the Morse 'AI' cue over the start of every generated track."
+    )
+    aigc_explicit_video: bool = Field(
+        False, description="Show an on-screen 'AI' label for the first seconds of every video."
+    )
+    aigc_video_label_s: float = Field(
+        2.0, ge=2.0, le=3600.0, description="Seconds the on-screen label is shown (at least 2)."
     )
 
     @field_validator("data_dir")
@@ -199,6 +258,16 @@ class Settings(BaseSettings):
         return self.signing_key_file or self.data_dir / "keys" / "signing.key"
 
     @property
+    def c2pa_dir(self) -> Path:
+        """Where the development C2PA chain is created on first use."""
+        return self.data_dir / "keys" / "c2pa"
+
+    @property
+    def label_key_path(self) -> Path:
+        """Effective AIGC label key file."""
+        return self.label_key_file or self.data_dir / "keys" / "label.key"
+
+    @property
     def fingerprint_index_path(self) -> Path:
         """The fingerprint index file: a cache of the store's frame hashes, rebuilt when stale
         (one rule for the server and the CLI, whatever the database)."""
@@ -218,6 +287,8 @@ class Settings(BaseSettings):
         """Settings safe to print or log: passwords inside URLs are masked."""
         out = self.model_dump(mode="json")
         out["database_url"] = redact_url(self.db_url)
+        if out.get("milvus_uri"):
+            out["milvus_uri"] = redact_url(str(out["milvus_uri"]))
         return out
 
 

@@ -7,6 +7,7 @@ background job each have exactly one shape, built here. (A screening decision's 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -16,6 +17,11 @@ if TYPE_CHECKING:
     from service.signals import Upload
 
 
+def iso_utc(t: datetime) -> str:
+    """An ISO 8601 time with its UTC offset (the store keeps UTC; SQLite hands it back naive)."""
+    return (t if t.tzinfo is not None else t.replace(tzinfo=UTC)).isoformat()
+
+
 def generation_view(g: Generation, admin: bool) -> dict[str, Any]:
     """A record as callers see it: user id and prompt hash for admins only."""
     out: dict[str, Any] = {
@@ -23,7 +29,7 @@ def generation_view(g: Generation, admin: bool) -> dict[str, Any]:
         "mark_id": g.mark_hex,
         "model": g.model,
         "preset_id": g.preset_id,
-        "created_at": g.created_at.isoformat(),
+        "created_at": iso_utc(g.created_at),
         "disclosure": g.disclosure,
         "status": g.status,
         "media": [{"kind": m.kind, "name": m.name, "sha256": m.sha256} for m in g.media],
@@ -74,8 +80,8 @@ def job_view(job: Job) -> dict[str, Any]:
         "id": job.id,
         "kind": job.kind,
         "status": job.status,
-        "created_at": job.created_at.isoformat(),
-        "updated_at": job.updated_at.isoformat(),
+        "created_at": iso_utc(job.created_at),
+        "updated_at": iso_utc(job.updated_at),
         "result": job.result,
         "error": job.error,
     }

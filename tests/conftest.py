@@ -112,8 +112,9 @@ def empty_db_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def db_url(empty_db_url: str) -> str:
-    """A fresh store with every migration applied (SQLite and PostgreSQL)."""
-    from provenance.registry.migrate import upgrade
+    """A fresh store with every migration applied, the service's included (SQLite and
+    PostgreSQL)."""
+    from service.schema import upgrade
 
     upgrade(empty_db_url)
     return empty_db_url
@@ -122,7 +123,7 @@ def db_url(empty_db_url: str) -> str:
 @pytest.fixture
 def sqlite_db_url(sqlite_url: str) -> str:
     """A fresh migrated SQLite store (for tests that need only one backend)."""
-    from provenance.registry.migrate import upgrade
+    from service.schema import upgrade
 
     upgrade(sqlite_url)
     return sqlite_url

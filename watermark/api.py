@@ -29,7 +29,7 @@ from watermark.errors import WatermarkError
 from watermark.frame import PERIOD_S, check_payload
 from watermark.key import WatermarkKey
 from watermark.layers import DEFAULT_THRESHOLD, Detection, LayerResult, combine, resolve_layers
-from watermark.pcm import PcmInfo, check_rate, check_samples
+from watermark.pcm import channel_peak, check_rate, check_samples
 from watermark.robust import (
     DEFAULT_MAX_SPEED_DEV,
     DEFAULT_ROBUST_STRENGTH_DB,
@@ -39,6 +39,7 @@ from watermark.robust import (
     headroom_scale,
     robust_mark,
 )
+from watermark.robust.grid import PHASES
 from watermark.robust.spectrum import Analyzer
 
 
@@ -65,11 +66,6 @@ def check_threshold(threshold: float) -> float:
     if not 0.0 < threshold < 1.0:
         raise WatermarkError("threshold must be between 0 and 1")
     return float(threshold)
-
-
-def _host_peak(x2: np.ndarray, info: PcmInfo) -> np.ndarray:
-    scale = info.int_scale if info.is_int else 1.0
-    return np.max(np.abs(x2.astype(np.float32)), axis=1) / np.float32(scale)
 
 
 def embed(
@@ -104,7 +100,7 @@ def embed(
     if n < PERIOD_S * sr:
         raise WatermarkError(f"clip too short to carry the payload: {n / sr:.2f} s < {PERIOD_S} s")
     mark = np.zeros(n, dtype=np.float32)
-    peak = _host_peak(x2, info)
+    peak = channel_peak(x2, info)
     hop = sr // 50
     if "robust" in chosen:
         r = robust_mark(mono_mix(x2), sr, key, payload, strength_db=rstrength)
@@ -131,13 +127,18 @@ def run_layers(
     key: WatermarkKey,
     threshold: float,
     max_speed_dev: float,
+    robust_phases: int = PHASES,
 ) -> Detection:
-    """Detection from each layer's stored analysis (baseband, spectrogram), then combined."""
+    """Detection from each layer's stored analysis (baseband, spectrogram), then combined.
+
+    ``robust_phases``: frames per hop of ``robust_spec`` (:attr:`Analyzer.phases`)."""
     results: list[LayerResult] = []
     if "high" in chosen and high_bb is not None:
         results.append(detect_high_baseband(high_bb, duration, key, threshold, consume=True))
     if "robust" in chosen and robust_spec is not None:
-        results.append(detect_robust(robust_spec, duration, key, threshold, max_speed_dev))
+        results.append(
+            detect_robust(robust_spec, duration, key, threshold, max_speed_dev, robust_phases)
+        )
     return combine(results, threshold)
 
 
@@ -181,4 +182,5 @@ def detect(
         key,
         threshold,
         dev,
+        ana.phases if ana is not None else PHASES,
     )

@@ -239,8 +239,9 @@ def detect_baseband(
 def mono_mix(x2: np.ndarray) -> np.ndarray:
     """The channel average of (frames, channels) PCM as float32 in full-scale units."""
     scale = float(2 ** (8 * x2.dtype.itemsize - 1)) if x2.dtype.kind == "i" else 1.0
-    if x2.shape[1] == 1:
-        m = x2[:, 0].astype(np.float32)
-    else:
-        m = np.add.reduce(x2, axis=1, dtype=np.float32)
+    # column by column: a reduction along axis 1 of (frames, 2) strides badly (about 20 times
+    # slower on a minute of stereo); the sum is the same, channel after channel
+    m = x2[:, 0].astype(np.float32)
+    for c in range(1, x2.shape[1]):
+        m += x2[:, c]
     return m * np.float32(1.0 / (scale * x2.shape[1]))

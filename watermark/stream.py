@@ -34,7 +34,7 @@ from watermark.errors import DecodeLimitError, WatermarkError
 from watermark.frame import PERIOD_S, check_payload
 from watermark.key import WatermarkKey
 from watermark.layers import DEFAULT_THRESHOLD, Detection, resolve_layers
-from watermark.pcm import PcmInfo, check_rate
+from watermark.pcm import PcmInfo, channel_peak, check_rate
 from watermark.robust import (
     DEFAULT_MAX_SPEED_DEV,
     DEFAULT_ROBUST_STRENGTH_DB,
@@ -43,6 +43,7 @@ from watermark.robust import (
     headroom_scale,
     robust_mark,
 )
+from watermark.robust.grid import PHASES
 from watermark.robust.spectrum import Analyzer, align_unit
 
 _BLOCK_HOPS = 500  # 10 s blocks
@@ -164,8 +165,7 @@ def embed_file(
                 n = b.shape[0]
                 mark = np.zeros(n, dtype=np.float32)
                 if r is not None:
-                    hp = np.max(np.abs(b.astype(np.float32)), axis=1)
-                    hp /= np.float32(pcm.int_scale if pcm.is_int else 1.0)
+                    hp = channel_peak(b, pcm)
                     mark += r * headroom_scale(hp, r, pcm.full_scale, hop)
                 if gains is not None:
                     mark += mark_segment(unit, gains, hop, start, n)
@@ -221,4 +221,5 @@ def detect_file(
         key,
         threshold,
         dev,
+        ana.phases if ana is not None else PHASES,
     )

@@ -19,6 +19,7 @@ from provenance.certificate.document import SCHEMA, Anchor, Certificate, Pending
 from provenance.certificate.errors import (
     AnchorError,
     CertificateError,
+    CertificateNotFound,
     ChainError,
     EvidenceError,
     KeyFileError,
@@ -45,6 +46,7 @@ __all__ = [
     "Certificate",
     "CertificateCheck",
     "CertificateError",
+    "CertificateNotFound",
     "CertificateStore",
     "Chain",
     "ChainError",

@@ -7,6 +7,10 @@ class CertificateError(ValueError):
     """A certificate request that cannot be served (bad input, unknown key, bad document)."""
 
 
+class CertificateNotFound(CertificateError):
+    """No certificate is stored under the id asked for."""
+
+
 class EvidenceError(CertificateError):
     """An action log that is malformed, oversized, out of order or from the future."""
 

@@ -37,7 +37,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from provenance.certificate.chain import Chain
 from provenance.certificate.document import Anchor, Certificate, PendingAnchor
-from provenance.certificate.errors import AnchorError, CertificateError, ChainError
+from provenance.certificate.errors import (
+    AnchorError,
+    CertificateError,
+    CertificateNotFound,
+    ChainError,
+)
 from provenance.certificate.merkle import MerkleTree, certificate_leaf
 from provenance.registry.db import Base, crash_point, session_factory, transaction
 
@@ -402,7 +407,7 @@ class CertificateStore:
         with self.sessions() as s:
             row = s.scalars(select(CertRow).where(CertRow.cert_id == cert_id)).one_or_none()
             if row is None:
-                raise CertificateError(f"no certificate {cert_id!r}")
+                raise CertificateNotFound(f"no certificate {cert_id!r}")
             doc = json.loads(row.document)
             anchor: Anchor | PendingAnchor = PendingAnchor(status="pending")
             if row.batch_id is not None:

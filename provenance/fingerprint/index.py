@@ -1,18 +1,34 @@
-"""``FingerprintIndex``: registered videos' frame hashes in the SQL store, searched in memory.
+"""``FingerprintIndex``: registered videos' frame hashes in the SQL store, searched by an engine.
 
-The SQL store (tables of migration ``0002_fingerprints``) is the source of truth. The hash index
-(FAISS exact search; a multi-index hash above ``approx_min`` hashes) is derived from it and saved
-in one file beside the store (written to a temporary file, then renamed, so a crash never leaves
-a half-written index). On opening, the file is used when its recorded store state matches the
-store; when the file is missing, unreadable or stale it is rebuilt from the store. Adds and
-removals update the store in one transaction, then the index in place.
+The SQL store (tables of migrations ``0002_fingerprints`` and ``0006_fingerprint_feed``) is the
+source of truth. The hash engine (:mod:`provenance.fingerprint.backend`: in-process FAISS and
+multi-index hash, or a shared Milvus collection) is derived from it. Every write appends to the
+store's change feed (:mod:`provenance.fingerprint.feed`) in the same transaction; every index
+remembers the last feed entry it applied, so keeping up with other workers costs one primary-key
+lookup when nothing changed and O(changes) when something did, never a rescan of the frame table:
+
+```
+    refresh()  ──  feed head == cursor?  ── yes ─►  "current"          (0.2-0.4 ms at any size)
+                          │ no
+                          ▼
+               entries after cursor ─► net effect per video ─► load added videos' frames,
+                                                               drop removed ones  ─► "synced"
+```
+
+A local engine is saved in one file beside the store (temporary file, then rename, so a crash
+never leaves a half-written index) together with its feed cursor; on opening, a file whose cursor
+belongs to this store's feed is loaded and brought forward from the feed, and the index is
+rebuilt from the store only when the file is missing or unreadable. Per indexed hash, the video key
+and time are kept in this process (16 bytes per hash) for the temporal vote, whatever the engine.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+import threading
 import zipfile
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -21,7 +37,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Engine, delete, func, insert, inspect, select
+from sqlalchemy.orm import Session
 
+from provenance.fingerprint import feed
+from provenance.fingerprint.backend import HashEngine, SharedHashEngine
 from provenance.fingerprint.errors import FingerprintError
 from provenance.fingerprint.faiss_index import (
     DEFAULT_APPROX_MIN,
@@ -43,9 +62,14 @@ DEFAULT_VOTE_THRESHOLD = 48
 #: Default frame rate for fingerprinting a query (denser than registration's 1 frame/s, so that
 #: some query frames fall close to the registered frames whatever the phase of the sampling).
 QUERY_SAMPLE_FPS = 4.0
-_FILE_VERSION = 2
+#: A local index rewrites its file once it is this many feed entries ahead of it (the file is
+#: a start-up cache: an older file plus the feed's later entries opens just as well).
+DEFAULT_SAVE_LAG = 256
+_FILE_VERSION = 3
+#: video keys per ``IN (...)`` query when loading changed videos
+_PK_CHUNK = 500
 
-Token = tuple[int, int, int, int, int]
+_TABLES = {"fingerprint_videos", "fingerprint_frames", "fingerprint_changes"}
 
 
 def default_index_path(db_url: str) -> Path | None:
@@ -58,13 +82,19 @@ def default_index_path(db_url: str) -> Path | None:
     return None
 
 
+#: Stored variant of the first reference window (see :mod:`provenance.fingerprint.windows`).
+WINDOW_VARIANT = 2
+
+
 def _frame_rows(
     fp: VideoFingerprint,
 ) -> tuple[
     npt.NDArray[np.uint8], npt.NDArray[np.float64], npt.NDArray[np.int32], npt.NDArray[np.int8]
 ]:
     """Hashes, times, qualities and variants of the rows a fingerprint is stored as: every frame,
-    and (when present) the hash of its central region."""
+    (when present) the hash of its central region (variant 1), and the reference windows that
+    apply to the frame (variant ``WINDOW_VARIANT + k`` for window ``k`` of ``fp.windows``; a
+    window equal to the full-frame hash is not stored twice)."""
     hashes, times, quality = fp.hashes, fp.times.astype(np.float64), fp.quality
     variant = np.zeros(len(fp), np.int8)
     if fp.crop is not None and len(fp):
@@ -72,21 +102,81 @@ def _frame_rows(
         times = np.concatenate([times, times])
         quality = np.concatenate([quality, quality])
         variant = np.concatenate([variant, np.ones(len(fp), np.int8)])
+    if fp.windows is not None and len(fp):
+        frame, k = np.nonzero(np.any(fp.windows != fp.hashes[:, None, :], axis=2))
+        hashes = np.concatenate([hashes, fp.windows[frame, k]])
+        times = np.concatenate([times, fp.times[frame].astype(np.float64)])
+        quality = np.concatenate([quality, fp.quality[frame]])
+        variant = np.concatenate([variant, (WINDOW_VARIANT + k).astype(np.int8)])
     return hashes, times, quality, variant
+
+
+class _Rows:
+    """Frame rows read from the store: ids (sorted), video keys, times and (optionally) codes."""
+
+    def __init__(
+        self,
+        ids: npt.NDArray[np.int64],
+        vpk: npt.NDArray[np.int32],
+        t: npt.NDArray[np.float32],
+        codes: npt.NDArray[np.uint8] | None,
+    ) -> None:
+        self.ids, self.vpk, self.t, self.codes = ids, vpk, t, codes
+
+
+def _read_rows(session: Session, video_pks: Iterable[int] | None, codes: bool) -> _Rows:
+    """Frame rows of ``video_pks`` (every video when ``None``), ordered by id."""
+    cols: list[Any] = [FingerprintFrame.id, FingerprintFrame.video_pk, FingerprintFrame.t_s]
+    if codes:
+        cols.append(FingerprintFrame.pdq)
+    if video_pks is None:
+        groups: list[list[int] | None] = [None]
+    else:
+        pks = sorted(video_pks)
+        groups = [pks[i : i + _PK_CHUNK] for i in range(0, len(pks), _PK_CHUNK)]
+    ids: list[npt.NDArray[np.int64]] = []
+    vpk: list[npt.NDArray[np.int64]] = []
+    ts: list[npt.NDArray[np.float64]] = []
+    hs: list[npt.NDArray[np.uint8]] = []
+    for group in groups:
+        stmt = select(*cols).order_by(FingerprintFrame.id)
+        if group is not None:
+            stmt = stmt.where(FingerprintFrame.video_pk.in_(group))
+        for part in session.execute(stmt.execution_options(yield_per=50_000)).partitions():
+            ids.append(np.fromiter((r[0] for r in part), np.int64, len(part)))
+            vpk.append(np.fromiter((r[1] for r in part), np.int64, len(part)))
+            ts.append(np.fromiter((r[2] for r in part), np.float64, len(part)))
+            if codes:
+                raw = b"".join(bytes(r[3]) for r in part)
+                hs.append(np.frombuffer(raw, np.uint8).reshape(-1, HASH_BYTES))
+    out = _Rows(
+        np.concatenate(ids) if ids else np.zeros(0, np.int64),
+        (np.concatenate(vpk) if vpk else np.zeros(0)).astype(np.int32),
+        (np.concatenate(ts) if ts else np.zeros(0)).astype(np.float32),
+        (np.concatenate(hs) if hs else np.zeros((0, HASH_BYTES), np.uint8)) if codes else None,
+    )
+    if len(groups) > 1 and len(out.ids) > 1:
+        order = np.argsort(out.ids, kind="stable")
+        out.ids, out.vpk, out.t = out.ids[order], out.vpk[order], out.t[order]
+        out.codes = out.codes[order] if out.codes is not None else None
+    return out
 
 
 class FingerprintIndex:
     """Register video fingerprints and find the sources of a query video.
 
-    ``db_url`` is the store (migrated to ``0002_fingerprints``); ``index_path`` the saved hash
-    index (default: beside a SQLite store; ``None`` for a server database keeps it in memory and
-    rebuilds it on every open). A source is reported when at least ``min_frames`` query frames
+    ``db_url`` is the store (migrated to ``0006_fingerprint_feed``); ``index_path`` the saved
+    local index (default: beside a SQLite store; ``None`` for a server database keeps it in memory
+    and rebuilds it on every open). A source is reported when at least ``min_frames`` query frames
     (in distinct seconds) agree on its time offset within ``vote_threshold`` bits and at least
     one of them is within ``threshold`` bits, or, without such an anchor, when frames in at least
-    ``min_unanchored_seconds`` distinct seconds agree (heavily overlaid copies). ``k`` is the neighbours fetched per query frame;
-    ``approx_min`` is the size above which the index is approximate, ``approx`` its kind
-    (``"mih"``: multi-index hash, the default; ``"ivf"``: FAISS IVF probed at ``nprobe`` lists).
-    ``engine`` is the process's store engine when it has one (else the index makes its own).
+    ``min_unanchored_seconds`` distinct seconds agree (heavily overlaid copies). ``k`` is the
+    neighbours fetched per query frame; ``approx_min`` is the size above which the local index is
+    approximate, ``approx`` its kind (``"mih"``: multi-index hash, the default; ``"ivf"``: FAISS
+    IVF probed at ``nprobe`` lists). ``backend`` replaces the local engine (a
+    :class:`~provenance.fingerprint.backend.SharedHashEngine` such as Milvus is shared by every
+    worker and not saved to ``index_path``). ``engine`` is the process's store engine when it has
+    one (else the index makes its own). One instance may be used from several threads.
     """
 
     def __init__(
@@ -103,6 +193,8 @@ class FingerprintIndex:
         nprobe: int = DEFAULT_NPROBE,
         approx: Approx = "mih",
         autosave: bool = True,
+        save_lag: int = DEFAULT_SAVE_LAG,
+        backend: HashEngine | None = None,
         engine: Engine | None = None,
     ) -> None:
         if not 0 <= threshold <= vote_threshold < 256:
@@ -115,28 +207,42 @@ class FingerprintIndex:
         self.min_unanchored_seconds = max(1, min_unanchored_seconds)
         self.k = max(1, k)
         self.autosave = autosave
+        self.save_lag = max(1, save_lag)
         # a process shares one engine (``engine``); the index makes its own only when alone
         self._owns_engine = engine is None
         self._engine = engine if engine is not None else make_engine(db_url)
         self._sessions = session_factory(self._engine)
-        tables = set(inspect(self._engine).get_table_names())
-        if not {"fingerprint_videos", "fingerprint_frames"} <= tables:
+        self._poller = feed.HeadPoller(self._engine)
+        if not set(inspect(self._engine).get_table_names()) >= _TABLES:
             self.close()
             raise FingerprintError("the store has no fingerprint tables: run `provkit db upgrade`")
-        self._hash = HashIndex(approx_min=approx_min, approx=approx, nprobe=nprobe)
+        self._hash: HashEngine = (
+            backend
+            if backend is not None
+            else HashIndex(approx_min=approx_min, approx=approx, nprobe=nprobe)
+        )
+        self._shared: SharedHashEngine | None = (
+            backend if isinstance(backend, SharedHashEngine) else None
+        )
+        self._lock = threading.RLock()
         self._ids = np.zeros(0, np.int64)
         # per indexed hash, sorted by id: its video key and time (compact: 16 bytes per hash)
         self._vpk = np.zeros(0, np.int32)
         self._t = np.zeros(0, np.float32)
         self._names: dict[int, str] = {}
-        self._token: Token = (0, 0, 0, 0, 0)
+        #: video keys whose frames are in the index
+        self._indexed: set[int] = set()
+        self._cursor = feed.Cursor()
+        self._saved_at = -1
         #: how the index was obtained on the last (re)load: "file" or "rebuilt"
         self.loaded_from = ""
         self.refresh()
 
     # -- lifecycle -------------------------------------------------------------------------
     def close(self) -> None:
-        """Release the database connection pool (when the index made its own)."""
+        """Release the feed poller's connection and the database connection pool (when the
+        index made its own)."""
+        self._poller.close()
         if self._owns_engine:
             self._engine.dispose()
 
@@ -153,13 +259,18 @@ class FingerprintIndex:
 
     @property
     def kind(self) -> str:
-        """``"flat"`` (exact search), ``"mih"`` or ``"ivf"`` (approximate)."""
+        """``"flat"`` (exact search), ``"mih"``, ``"ivf"`` (approximate) or ``"milvus"``."""
         return self._hash.kind
 
     @property
     def n_frames(self) -> int:
         """Number of indexed hashes (full-frame and central-region hashes)."""
-        return self._hash.ntotal
+        return len(self._ids)
+
+    @property
+    def cursor(self) -> int:
+        """Id of the last change-feed entry this index has applied."""
+        return self._cursor.id
 
     def videos(self) -> dict[str, int]:
         """Registered video ids and their number of frame hashes."""
@@ -167,95 +278,188 @@ class FingerprintIndex:
             rows = s.execute(select(FingerprintVideo.video_id, FingerprintVideo.n_frames)).all()
         return {str(v): int(n) for v, n in rows}
 
-    def _store_token(self) -> Token:
-        with self._sessions() as s:
-            nf, mf, sf = s.execute(
-                select(
-                    func.count(FingerprintFrame.id),
-                    func.coalesce(func.max(FingerprintFrame.id), 0),
-                    func.coalesce(func.sum(FingerprintFrame.id), 0),
-                )
-            ).one()
-            nv, mv = s.execute(
-                select(
-                    func.count(FingerprintVideo.id),
-                    func.coalesce(func.max(FingerprintVideo.id), 0),
-                )
-            ).one()
-        return (int(nf), int(mf), int(sf), int(nv), int(mv))
-
-    def _load_names(self) -> None:
-        with self._sessions() as s:
-            rows = s.execute(select(FingerprintVideo.id, FingerprintVideo.video_id)).all()
-        self._names = {int(pk): str(v) for pk, v in rows}
+    def is_current(self) -> bool:
+        """True when no change was written to the store since this index last looked (one
+        primary-key lookup on the change feed)."""
+        return self._poller.read() == self._cursor.id
 
     def refresh(self) -> str:
-        """Bring the index in line with the store: load the saved file when it is current,
-        rebuild from the store otherwise. Returns ``"current"``, ``"file"`` or ``"rebuilt"``."""
-        token = self._store_token()
-        if self.loaded_from and token == self._token:
-            return "current"
-        self._load_names()
-        if self._load_file(token):
+        """Bring the index in line with the store.
+
+        Returns ``"current"`` (nothing changed), ``"synced"`` (the feed's new entries were
+        applied), or, on the first call and whenever the feed went backwards (a replaced store),
+        ``"file"`` (the saved file, brought forward from the feed) or ``"rebuilt"``.
+        """
+        with self._lock:
+            top = self._poller.read()
+            if self.loaded_from and top == self._cursor.id:
+                return "current"
+            if self.loaded_from and top > self._cursor.id:
+                self._catch_up()
+                return "synced"
+            self._open()
+            return self.loaded_from
+
+    def reindex(self) -> int:
+        """Rebuild the engine from the store (a shared engine too); returns the hashes indexed."""
+        with self._lock:
+            self._rebuild(full_engine=True)
+            self.loaded_from = "rebuilt"
+            self._catch_up()
+            return self.n_frames
+
+    # -- opening ---------------------------------------------------------------------------
+    def _open(self) -> None:
+        with self._sessions() as s:
+            self._names = {
+                int(pk): str(v)
+                for pk, v in s.execute(select(FingerprintVideo.id, FingerprintVideo.video_id))
+            }
+        if self._shared is None and self._load_file():
             self.loaded_from = "file"
         else:
-            self._rebuild(token)
+            self._rebuild(full_engine=self._shared is None)
             self.loaded_from = "rebuilt"
-        return self.loaded_from
+        self._catch_up()
 
-    def _load_file(self, token: Token) -> bool:
+    def _load_file(self) -> bool:
         if self.index_path is None or not self.index_path.is_file():
             return False
         try:
             with np.load(self.index_path, allow_pickle=False) as z:
                 if int(z["version"]) != _FILE_VERSION:
                     return False
-                if tuple(int(x) for x in z["token"]) != token:
-                    return False
+                saved = feed.Cursor(int(z["cursor"]), str(z["cursor_check"]))
+                with self._sessions() as s:
+                    if feed.cursor_at(s, saved.id) != saved:
+                        return False  # a file of another store, or of a store since replaced
                 ids, vpk, t = z["ids"].astype(np.int64), z["vpk"].astype(np.int64), z["t"]
-                self._hash.load_state({k[5:]: z[k] for k in z.files if k.startswith("hash_")})
+                state = {k[5:]: z[k] for k in z.files if k.startswith("hash_")}
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
             return False
-        if not (len(ids) == len(vpk) == len(t) == self._hash.ntotal):
+        if not len(ids) == len(vpk) == len(t) or not isinstance(self._hash, HashIndex):
+            return False
+        try:
+            self._hash.load_state(state)
+        except FingerprintError:
+            return False
+        if self._hash.ntotal != len(ids):
             return False
         self._ids, self._vpk, self._t = ids, vpk.astype(np.int32), t.astype(np.float32)
-        self._token = token
+        self._indexed = {int(v) for v in np.unique(self._vpk)}
+        self._cursor = saved
+        self._saved_at = saved.id
         return True
 
-    def _rebuild(self, token: Token) -> None:
-        ids: list[npt.NDArray[np.int64]] = []
-        vpk: list[npt.NDArray[np.int64]] = []
-        ts: list[npt.NDArray[np.float64]] = []
-        hs: list[npt.NDArray[np.uint8]] = []
-        stmt = select(
-            FingerprintFrame.id,
-            FingerprintFrame.video_pk,
-            FingerprintFrame.t_s,
-            FingerprintFrame.pdq,
-        ).order_by(FingerprintFrame.id)
+    def _rebuild(self, *, full_engine: bool) -> None:
+        """Reload every frame row; ``full_engine``: also refill the engine with their codes."""
+        # the cursor first: whatever commits during the scan is applied again (idempotently)
         with self._sessions() as s:
-            for part in s.execute(stmt.execution_options(yield_per=50_000)).partitions():
-                ids.append(np.fromiter((r[0] for r in part), np.int64, len(part)))
-                vpk.append(np.fromiter((r[1] for r in part), np.int64, len(part)))
-                ts.append(np.fromiter((r[2] for r in part), np.float64, len(part)))
-                hs.append(
-                    np.frombuffer(b"".join(bytes(r[3]) for r in part), np.uint8).reshape(
-                        -1, HASH_BYTES
-                    )
-                )
-        self._ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
-        self._vpk = (np.concatenate(vpk) if vpk else np.zeros(0)).astype(np.int32)
-        self._t = (np.concatenate(ts) if ts else np.zeros(0)).astype(np.float32)
-        codes = np.concatenate(hs) if hs else np.zeros((0, HASH_BYTES), np.uint8)
-        self._hash.build(codes, self._ids)
-        self._token = token
+            cursor = feed.cursor_at(s, feed.head(s))
+        with self._sessions() as s:
+            rows = _read_rows(s, None, codes=full_engine)
+        self._ids, self._vpk, self._t = rows.ids, rows.vpk, rows.t
+        self._indexed = {int(v) for v in np.unique(self._vpk)}
+        self._cursor = cursor
+        if full_engine and rows.codes is not None:
+            if self._shared is not None:
+                self._shared.build(np.zeros((0, HASH_BYTES), np.uint8), np.zeros(0, np.int64))
+                self._shared.upsert(rows.codes, rows.ids, rows.vpk.astype(np.int64))
+                self._shared.mark_synced(cursor.id, cursor.check)
+            else:
+                self._hash.build(rows.codes, rows.ids)
         if self.autosave:
             self.save()
 
-    def save(self) -> None:
-        """Write the index file (atomically: temporary file, then rename)."""
-        if self.index_path is None:
+    # -- following the feed ----------------------------------------------------------------
+    def _catch_up(self) -> None:
+        """Apply the feed's entries after the cursor (O(changes))."""
+        with self._sessions() as s:
+            changes = feed.since(s, self._cursor.id)
+            if changes:
+                last = feed.cursor_at(s, changes[-1].id)
+                added, removed = feed.net_effect(changes)
+                added -= self._indexed
+                removed = {pk for pk in removed if pk in self._indexed or pk in self._names}
+                rows = _read_rows(s, added, codes=self._shared is None) if added else None
+                if added:
+                    names = s.execute(
+                        select(FingerprintVideo.id, FingerprintVideo.video_id).where(
+                            FingerprintVideo.id.in_(sorted(added))
+                        )
+                    ).all()
+                    self._names.update({int(pk): str(v) for pk, v in names})
+        if changes:
+            self._drop_videos(removed)
+            if rows is not None:
+                self._append(rows, added)
+            self._cursor = last
+        if self._shared is not None:
+            self._sync_shared()
+        elif self.autosave and self._cursor.id - self._saved_at >= self.save_lag:
+            self.save()
+
+    def _drop_videos(self, pks: set[int]) -> None:
+        for pk in pks:
+            self._names.pop(pk, None)
+        if not pks or not len(self._ids):
+            self._indexed -= pks
             return
+        gone = np.isin(self._vpk, np.fromiter(pks, np.int64, len(pks)))
+        if self._shared is None and np.any(gone):
+            self._hash.remove(self._ids[gone])
+        keep = ~gone
+        self._ids, self._vpk, self._t = self._ids[keep], self._vpk[keep], self._t[keep]
+        self._indexed -= pks
+
+    def _append(self, rows: _Rows, pks: Iterable[int]) -> None:
+        if len(rows.ids):
+            if self._shared is None and rows.codes is not None:
+                self._hash.add(rows.codes, rows.ids)
+            self._ids = np.concatenate([self._ids, rows.ids])
+            self._vpk = np.concatenate([self._vpk, rows.vpk])
+            self._t = np.concatenate([self._t, rows.t])
+            if len(self._ids) > 1 and np.any(np.diff(self._ids) < 0):
+                order = np.argsort(self._ids, kind="stable")
+                self._ids, self._vpk, self._t = self._ids[order], self._vpk[order], self._t[order]
+        self._indexed |= set(pks)
+
+    def _sync_shared(self) -> None:
+        """Bring a shared engine up to this index's cursor, from wherever the engine stands.
+
+        The engine records its own feed position; whichever worker finds it behind applies the
+        entries in between (upserts of added videos' codes read from the store, deletions of
+        removed videos by key), so the engine reflects the store without any worker rebuilding it.
+        """
+        engine = self._shared
+        assert engine is not None
+        synced = engine.synced_to()
+        if synced is not None and synced[0] >= self._cursor.id:
+            return
+        with self._sessions() as s:
+            valid = synced is not None and feed.cursor_at(s, synced[0]) == feed.Cursor(*synced)
+            if not valid:
+                rows = _read_rows(s, None, codes=True)
+                removed: set[int] = set()
+                added: set[int] | None = None
+            else:
+                assert synced is not None
+                changes = [c for c in feed.since(s, synced[0]) if c.id <= self._cursor.id]
+                added, removed = feed.net_effect(changes)
+                rows = _read_rows(s, added, codes=True)
+        assert rows.codes is not None
+        if added is None:
+            engine.build(np.zeros((0, HASH_BYTES), np.uint8), np.zeros(0, np.int64))
+        if removed:
+            engine.remove_videos(np.fromiter(removed, np.int64, len(removed)))
+        if len(rows.ids):
+            engine.upsert(rows.codes, rows.ids, rows.vpk.astype(np.int64))
+        engine.mark_synced(self._cursor.id, self._cursor.check)
+
+    def save(self) -> None:
+        """Write the local index file (atomically: temporary file, then rename)."""
+        if self.index_path is None or not isinstance(self._hash, HashIndex):
+            return  # a shared engine keeps itself; another in-process engine is not saved
         self.index_path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(
             prefix=self.index_path.name + ".", suffix=".tmp", dir=self.index_path.parent
@@ -266,7 +470,8 @@ class FingerprintIndex:
                 np.savez(
                     f,
                     version=np.array(_FILE_VERSION),
-                    token=np.array(self._token, dtype=np.int64),
+                    cursor=np.array(self._cursor.id, dtype=np.int64),
+                    cursor_check=np.array(self._cursor.check),
                     **hash_arrays,
                     ids=self._ids,
                     vpk=self._vpk,
@@ -276,6 +481,7 @@ class FingerprintIndex:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._saved_at = self._cursor.id
 
     # -- writes ----------------------------------------------------------------------------
     def add(self, video_id: str, fp: VideoFingerprint) -> int:
@@ -290,6 +496,8 @@ class FingerprintIndex:
 
         Each frame is stored and indexed as its full-frame hash plus, when the fingerprint has
         them, the hash of its central region (so a copy cropped at the borders still matches).
+        The transaction also appends one change-feed entry per video, which is how every other
+        worker learns of them.
         """
         names = [v for v, _ in items]
         for v in names:
@@ -297,120 +505,84 @@ class FingerprintIndex:
                 raise FingerprintError("a video id is 1-255 characters without surrounding spaces")
         if len(set(names)) != len(names):
             raise FingerprintError("the same video id is given twice")
-        if self._store_token() != self._token:
+        with self._lock:
             self.refresh()
-        added: list[
-            tuple[int, npt.NDArray[np.uint8], npt.NDArray[np.float64], npt.NDArray[np.int64]]
-        ] = []
-        with transaction(self._sessions) as s:
-            exists = s.scalars(
-                select(FingerprintVideo.video_id).where(FingerprintVideo.video_id.in_(names))
-            ).first()
-            if exists is not None:
-                raise FingerprintError(f"video {exists!r} is already registered")
-            for video_id, fp in items:
-                hashes, times, quality, variant = _frame_rows(fp)
-                video = FingerprintVideo(
-                    video_id=video_id,
-                    duration_s=float(fp.duration),
-                    n_frames=len(fp),
-                    created_at=datetime.now(UTC),
-                )
-                s.add(video)
-                s.flush()
-                pk = int(video.id)
-                new_ids = np.zeros(0, np.int64)
-                if len(hashes):
-                    rows = [
-                        {
-                            "video_pk": pk,
-                            "t_s": float(t),
-                            "quality": int(q),
-                            "variant": int(v),
-                            "pdq": bytes(h),
-                        }
-                        for t, q, v, h in zip(times, quality, variant, hashes, strict=True)
-                    ]
-                    result = s.scalars(
-                        insert(FingerprintFrame).returning(
-                            FingerprintFrame.id, sort_by_parameter_order=True
-                        ),
-                        rows,
-                    )
-                    new_ids = np.fromiter(result, np.int64, len(hashes))
-                added.append((pk, hashes, times, new_ids))
-        n_total = 0
-        expected = list(self._token)
-        for (pk, hashes, times, new_ids), name, (_, fp) in zip(added, names, items, strict=True):
-            self._names[pk] = name
-            n = len(new_ids)
-            n_total += len(fp)
-            expected[3] += 1
-            expected[4] = max(expected[4], pk)
-            if not n:
-                continue
-            expected[0] += n
-            expected[1] = max(expected[1], int(new_ids.max()))
-            expected[2] += int(new_ids.sum())
-            order = np.argsort(new_ids)
-            self._hash.add(hashes[order], new_ids[order])
-            self._ids = np.concatenate([self._ids, new_ids[order]])
-            self._vpk = np.concatenate([self._vpk, np.full(n, pk, np.int32)])
-            self._t = np.concatenate([self._t, times[order].astype(np.float32)])
-        if len(self._ids) > 1 and np.any(np.diff(self._ids) < 0):
-            srt = np.argsort(self._ids, kind="stable")
-            self._ids, self._vpk, self._t = self._ids[srt], self._vpk[srt], self._t[srt]
-        e = expected
-        self._sync_after_write((e[0], e[1], e[2], e[3], e[4]))
-        return n_total
+            written: list[tuple[int, _Rows]] = []
+            with transaction(self._sessions) as s:
+                exists = s.scalars(
+                    select(FingerprintVideo.video_id).where(FingerprintVideo.video_id.in_(names))
+                ).first()
+                if exists is not None:
+                    raise FingerprintError(f"video {exists!r} is already registered")
+                written = [self._insert(s, video_id, fp) for video_id, fp in items]
+                feed.append(s, [(pk, feed.ADD) for pk, _ in written])
+            for (pk, rows), name in zip(written, names, strict=True):
+                self._names[pk] = name
+                self._append(rows, [pk])
+            self._catch_up()
+            return sum(len(fp) for _, fp in items)
+
+    def _insert(self, s: Session, video_id: str, fp: VideoFingerprint) -> tuple[int, _Rows]:
+        """Insert one video and its frame rows; returns its key and the rows as indexed."""
+        hashes, times, quality, variant = _frame_rows(fp)
+        video = FingerprintVideo(
+            video_id=video_id,
+            duration_s=float(fp.duration),
+            n_frames=len(fp),
+            created_at=datetime.now(UTC),
+        )
+        s.add(video)
+        s.flush()
+        pk = int(video.id)
+        ids = np.zeros(0, np.int64)
+        if len(hashes):
+            values = [
+                {
+                    "video_pk": pk,
+                    "t_s": float(t),
+                    "quality": int(q),
+                    "variant": int(v),
+                    "pdq": bytes(h),
+                }
+                for t, q, v, h in zip(times, quality, variant, hashes, strict=True)
+            ]
+            result = s.scalars(
+                insert(FingerprintFrame).returning(
+                    FingerprintFrame.id, sort_by_parameter_order=True
+                ),
+                values,
+            )
+            ids = np.fromiter(result, np.int64, len(hashes))
+        order = np.argsort(ids, kind="stable")
+        rows = _Rows(
+            ids[order],
+            np.full(len(ids), pk, np.int32),
+            times[order].astype(np.float32),
+            np.ascontiguousarray(hashes[order], dtype=np.uint8),
+        )
+        return pk, rows
 
     def remove(self, video_id: str) -> int:
         """Delete a registered video from the store and from search; returns its frame count.
 
         Raises :class:`FingerprintError` when ``video_id`` is not registered.
         """
-        token = self._store_token()
-        if token != self._token:
+        with self._lock:
             self.refresh()
-        with transaction(self._sessions) as s:
-            row = s.execute(
-                select(FingerprintVideo.id).where(FingerprintVideo.video_id == video_id)
-            ).first()
-            if row is None:
-                raise FingerprintError(f"video {video_id!r} is not registered")
-            pk = int(row[0])
-            gone = np.fromiter(
-                s.scalars(select(FingerprintFrame.id).where(FingerprintFrame.video_pk == pk)),
-                np.int64,
-            )
-            s.execute(delete(FingerprintFrame).where(FingerprintFrame.video_pk == pk))
-            s.execute(delete(FingerprintVideo).where(FingerprintVideo.id == pk))
-        self._names.pop(pk, None)
-        self._hash.remove(gone)
-        keep = self._vpk != pk
-        self._ids, self._vpk, self._t = self._ids[keep], self._vpk[keep], self._t[keep]
-        expected: Token = (
-            self._token[0] - len(gone),
-            int(self._ids.max()) if len(self._ids) else 0,
-            self._token[2] - int(gone.sum()),
-            self._token[3] - 1,
-            -1,  # the largest video key after a removal is re-read from the store
-        )
-        store = self._store_token()
-        expected = (*expected[:4], store[4])
-        self._sync_after_write(expected, store)
-        return len(gone)
-
-    def _sync_after_write(self, expected: Token, store: Token | None = None) -> None:
-        store = self._store_token() if store is None else store
-        if store != expected:
-            # someone else wrote to the store meanwhile: start again from the store
-            self.loaded_from = ""
-            self.refresh()
-            return
-        self._token = store
-        if self.autosave:
-            self.save()
+            with transaction(self._sessions) as s:
+                row = s.execute(
+                    select(FingerprintVideo.id).where(FingerprintVideo.video_id == video_id)
+                ).first()
+                if row is None:
+                    raise FingerprintError(f"video {video_id!r} is not registered")
+                pk = int(row[0])
+                n = int(s.scalar(select(func.count()).where(FingerprintFrame.video_pk == pk)) or 0)
+                s.execute(delete(FingerprintFrame).where(FingerprintFrame.video_pk == pk))
+                s.execute(delete(FingerprintVideo).where(FingerprintVideo.id == pk))
+                feed.append(s, [(pk, feed.REMOVE)])
+            self._drop_videos({pk})
+            self._catch_up()
+            return n
 
     # -- search ----------------------------------------------------------------------------
     def search(
@@ -436,7 +608,7 @@ class FingerprintIndex:
         vthr = max(thr, self.vote_threshold if vote_threshold is None else vote_threshold)
         need = self.min_frames if min_frames is None else max(1, min_frames)
         n = len(fp)
-        if n == 0 or self._hash.ntotal == 0:
+        if n == 0 or not len(self._ids):
             return []
         seconds = np.floor(fp.times).astype(np.int64)
         n_seconds = len(np.unique(seconds))
@@ -449,20 +621,24 @@ class FingerprintIndex:
         if fp.filled is not None and bool(np.any(fp.filled != fp.hashes)):
             blocks.append(fp.filled)
             flipped.append(False)
-        qi, ids, dist = self._hash.search(np.concatenate(blocks), self.k, vthr)
-        if not len(qi):
-            return []
-        pos = np.clip(np.searchsorted(self._ids, ids), 0, len(self._ids) - 1)
-        ok = self._ids[pos] == ids
-        qi, pos, dist = qi[ok], pos[ok], dist[ok]
+        with self._lock:
+            qi, ids, dist = self._hash.search(np.concatenate(blocks), self.k, vthr)
+            if not len(qi) or not len(self._ids):
+                return []
+            # hits on ids this index does not hold (a shared engine ahead of it) are dropped
+            pos = np.clip(np.searchsorted(self._ids, ids), 0, len(self._ids) - 1)
+            ok = self._ids[pos] == ids
+            qi, pos, dist = qi[ok], pos[ok], dist[ok]
+            vpk = self._vpk[pos].astype(np.int64)
+            ref_t = self._t[pos].astype(np.float64)
         mirrored = np.asarray(flipped)[qi // n]
         qi = qi % n
         # a source needs `need` distinct seconds of the query; it has at least as many frames
         clusters = vote(
             qi,
             fp.times,
-            self._vpk[pos].astype(np.int64),
-            self._t[pos].astype(np.float64),
+            vpk,
+            ref_t,
             dist,
             mirrored,
             min_frames=need,
@@ -489,10 +665,11 @@ class FingerprintIndex:
         return out
 
     def stats(self) -> dict[str, Any]:
-        """Index size and kind."""
+        """Index size, kind and feed position."""
         return {
             "videos": len(self._names),
-            "frames": self._hash.ntotal,
+            "frames": self.n_frames,
             "kind": self._hash.kind,
+            "cursor": self._cursor.id,
             "index_path": str(self.index_path) if self.index_path else None,
         }

@@ -76,13 +76,21 @@ def vote(
     needs). Its query frames are then withdrawn from that video and the next best bin is taken,
     so a compilation of several sources (or of several parts of one source) gives several
     clusters. The offset is the median offset of the closest hits of the cluster.
+
+    Query rows with the same time are one frame (a query's central crop and content regions
+    are rows of their frame): support counts frames, and a cluster's ``query_frames`` holds
+    one row per frame, its closest hit's.
     """
     qi = np.asarray(query_index, dtype=np.int64)
     vid = np.asarray(video, dtype=np.int64)
     tr = np.asarray(ref_times, dtype=np.float64)
     dist = np.asarray(distance, dtype=np.int64)
     mir = np.asarray(mirrored, dtype=bool)
-    tq = np.asarray(query_times, dtype=np.float64)[qi]
+    times = np.asarray(query_times, dtype=np.float64)
+    tq = times[qi]
+    # the frame of each hit: rows of one frame share its time
+    frame_of_row = np.unique(times, return_inverse=True)[1].reshape(-1)
+    fq = frame_of_row[qi] if len(qi) else qi
     off = tr - tq
     b = np.round(off / bin_s).astype(np.int64)
     out: list[Cluster] = []
@@ -91,12 +99,12 @@ def vote(
     # one int64 key per (video, bin, query frame): cheap to make unique
     b0 = int(b.min()) - 1
     nb = int(b.max()) - b0 + 2
-    nq = int(qi.max()) + 1
+    nq = int(fq.max()) + 1
     alive = np.ones(len(qi), dtype=bool)
     while alive.any() and len(out) < max_results:
         a = np.nonzero(alive)[0]
         sb = (b[a][:, None] + np.array([-1, 0, 1])[None, :]).ravel() - b0
-        keys = (np.repeat(vid[a], 3) * nb + sb) * nq + np.repeat(qi[a], 3)
+        keys = (np.repeat(vid[a], 3) * nb + sb) * nq + np.repeat(fq[a], 3)
         bins, counts = np.unique(np.unique(keys) // nq, return_counts=True)
         best = int(np.argmax(counts))
         if counts[best] < min_frames:
@@ -105,10 +113,10 @@ def vote(
         members = a[(vid[a] == v) & (np.abs(b[a] - center) <= 1)]
         anchored = int(dist[members].min()) <= anchor_distance
         # per query frame its closest hit (ties: nearest to the bin centre)
-        key = np.lexsort((np.abs(off[members] - center * bin_s), dist[members], qi[members]))
+        key = np.lexsort((np.abs(off[members] - center * bin_s), dist[members], fq[members]))
         ordered = members[key]
         first = np.ones(len(ordered), dtype=bool)
-        first[1:] = qi[ordered][1:] != qi[ordered][:-1]
+        first[1:] = fq[ordered][1:] != fq[ordered][:-1]
         chosen = ordered[first]
         # the offset comes from the closest half of the frames (the best-aligned ones)
         close = chosen[dist[chosen] <= np.median(dist[chosen])]
@@ -124,5 +132,5 @@ def vote(
                 anchored=anchored,
             )
         )
-        alive &= ~((vid == v) & np.isin(qi, frames))
+        alive &= ~((vid == v) & np.isin(fq, fq[chosen]))
     return out

@@ -49,3 +49,24 @@ class FingerprintFrame(Base):
     #: 0: the whole frame; 1: its central region (see ``provenance.fingerprint.video.CROP``)
     variant: Mapped[int] = mapped_column(SmallInteger, default=0)
     pdq: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class FingerprintChange(Base):
+    """One entry of the change feed: a video's frame hashes were added (``op = 1``) or removed
+    (``op = -1``).
+
+    Append-only, written in the transaction of the change itself (a rolled-back write leaves no
+    entry). Ids grow in commit order (see :mod:`provenance.fingerprint.feed`), so a worker that
+    has applied every entry up to id ``c`` brings its index up to date by reading ``id > c``.
+    """
+
+    __tablename__ = "fingerprint_changes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    #: the video's key (no foreign key: a removal outlives its video)
+    video_pk: Mapped[int] = mapped_column(Integer)
+    op: Mapped[int] = mapped_column(SmallInteger)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

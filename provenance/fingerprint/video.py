@@ -1,8 +1,18 @@
 """Video fingerprints: PDQ hashes of sampled, bar-cropped frames with their timestamps.
 
-Decoding streams through PyAV: frames are sampled on a fixed grid (default one per second) plus
-scene changes, luminance is read straight from the decoded Y plane (no RGB conversion), and the
-sampled frames are hashed in batches, so memory stays bounded whatever the video's length.
+Three stages, so memory stays bounded whatever the video's length:
+
+```
+ decode (PyAV) ──► _Sampler: grid (1 frame/s) + scene cuts + motion ──► _Batcher: luminance
+ straight from the Y plane into a reused (batch, h, w) buffer ──► _hash_batch: bars, PDQ,
+ mirror, central crop + reference windows (registration) or query regions (queries)
+```
+
+Registration stores, per frame, the whole picture, its central 80 % and the windows of
+:mod:`provenance.fingerprint.windows` (re-cuts and crops); a query hashes the whole picture,
+its central :data:`~provenance.fingerprint.windows.QUERY_CROP` and every content region that
+:mod:`provenance.fingerprint.regions` finds (picture-in-picture, split screens, padding), each as
+a row of its own at the frame's time.
 """
 
 from __future__ import annotations
@@ -22,15 +32,17 @@ import numpy.typing as npt
 from provenance.fingerprint._blas import on_one_blas_thread
 from provenance.fingerprint.errors import DecodeLimitError, FingerprintError
 from provenance.fingerprint.pdq import (
-    _POPCOUNT,
     HASH_BYTES,
     bits_from_coeffs,
     dct16,
     downsample64,
+    hamming,
     luma_from_rgb,
     pdq_with_mirror,
     to_hex,
 )
+from provenance.fingerprint.regions import content_regions
+from provenance.fingerprint.windows import QUERY_CROP, WINDOWS, window_box
 
 #: Largest accepted frame side and area (pixels): beyond this the input is refused.
 MAX_SIDE = 16384
@@ -71,7 +83,12 @@ class VideoFingerprint:
     from each border; registered beside the full frames so that cropped copies match) when the
     frames were hashed here; both are ``None`` for hashes loaded from elsewhere. ``filled`` (a
     query-side aid, see ``fill_overlays``) holds the hashes of the frames with a detected static
-    overlay such as a logo painted over with the frame's mean. ``duration`` is the video's duration in seconds (0 when unknown).
+    overlay such as a logo painted over with the frame's mean. ``duration`` is the video's
+    duration in seconds (0 when unknown). ``windows`` (registration) holds ``(n, k, 32)`` hashes
+    of the reference windows :data:`~provenance.fingerprint.windows.WINDOWS` (a window that does
+    not apply to a frame repeats the full-frame hash). ``region`` (queries) labels each row: 0
+    the whole picture, 1 its central crop, 2 and up a detected content region; rows of one
+    frame share its time.
     """
 
     hashes: npt.NDArray[np.uint8]
@@ -82,6 +99,8 @@ class VideoFingerprint:
     crop: npt.NDArray[np.uint8] | None = None
     frames_decoded: int = field(default=0, compare=False)
     filled: npt.NDArray[np.uint8] | None = None
+    windows: npt.NDArray[np.uint8] | None = None
+    region: npt.NDArray[np.int8] | None = None
 
     def __post_init__(self) -> None:
         n = len(self.hashes)
@@ -94,9 +113,20 @@ class VideoFingerprint:
         for extra in (self.crop, self.filled):
             if extra is not None and extra.shape != self.hashes.shape:
                 raise FingerprintError("extra hashes must have the shape of hashes")
+        if self.windows is not None and (
+            self.windows.ndim != 3 or self.windows.shape[0] != n or self.windows.shape[2] != 32
+        ):
+            raise FingerprintError("window hashes must be (n, k, 32)")
+        if self.region is not None and self.region.shape != (n,):
+            raise FingerprintError("region labels must have the length of hashes")
 
     def __len__(self) -> int:
         return len(self.hashes)
+
+    @property
+    def n_frames(self) -> int:
+        """Frames hashed (a query's extra rows of one frame share its time and count once)."""
+        return len(self.hashes) if self.region is None else len(np.unique(self.times))
 
     def select(self, mask: npt.NDArray[np.bool_]) -> VideoFingerprint:
         """The frames where ``mask`` is true."""
@@ -109,6 +139,8 @@ class VideoFingerprint:
             crop=None if self.crop is None else self.crop[mask],
             filled=None if self.filled is None else self.filled[mask],
             frames_decoded=self.frames_decoded,
+            windows=None if self.windows is None else self.windows[mask],
+            region=None if self.region is None else self.region[mask],
         )
 
     def lines(self) -> list[str]:
@@ -274,20 +306,52 @@ def _crop_box(
     return pic, box
 
 
+@dataclass
+class _Hashed:
+    """The hashes of one batch of frames: one row per frame, plus the query's extra rows
+    (``extra``: frame index, hash, quality, mirror hash and region label of each)."""
+
+    hashes: npt.NDArray[np.uint8]
+    quality: npt.NDArray[np.int32]
+    mirror: npt.NDArray[np.uint8]
+    crop: npt.NDArray[np.uint8]
+    filled: npt.NDArray[np.uint8]
+    windows: npt.NDArray[np.uint8] | None = None
+    extra: list[
+        tuple[
+            npt.NDArray[np.int64],
+            npt.NDArray[np.uint8],
+            npt.NDArray[np.int32],
+            npt.NDArray[np.uint8],
+            int,
+        ]
+    ] = field(default_factory=list)
+
+
+def _pdq_box(frames: npt.NDArray[np.float32], box: tuple[int, int, int, int]) -> Any:
+    """PDQ hashes of the ``(y0, y1, x0, x1)`` box of frames ``(n, h, w)``."""
+    return bits_from_coeffs(dct16(downsample64(frames[:, box[0] : box[1], box[2] : box[3]])))
+
+
+def _central(pic: tuple[int, int, int, int], scale: float) -> tuple[int, int, int, int]:
+    """The centred ``scale`` share of box ``pic``."""
+    y0, y1, x0, x1 = pic
+    dh, dw = round((y1 - y0) * (1 - scale) / 2), round((x1 - x0) * (1 - scale) / 2)
+    return (y0 + dh, y1 - dh, x0 + dw, x1 - dw)
+
+
 def _hash_batch(
     luma: npt.NDArray[np.float32],
     remove_bars: bool,
     fill_overlays: bool = False,
     cuts: npt.NDArray[np.bool_] | None = None,
     crop_hashes: bool = True,
-) -> tuple[
-    npt.NDArray[np.uint8],
-    npt.NDArray[np.int32],
-    npt.NDArray[np.uint8],
-    npt.NDArray[np.uint8],
-    npt.NDArray[np.uint8],
-]:
-    """Hashes, qualities, mirror, central-region and overlay-filled hashes of frames ``(n, h, w)``.
+    windows: bool = False,
+    regions: bool = False,
+) -> _Hashed:
+    """Hashes, qualities, mirror, central-region and overlay-filled hashes of frames ``(n, h, w)``,
+    with the reference windows (``windows``) or the query's central crop and content regions
+    (``regions``).
 
     Bars are judged per shot: the batch is split before the frames marked in ``cuts``, so a
     letterboxed part next to a full-frame part (a compilation) loses its bars all the same.
@@ -299,33 +363,53 @@ def _hash_batch(
     for seg in _segments(n, cuts) if remove_bars else [slice(0, n)]:
         bars = bar_crop(y[seg]) if remove_bars else (0, 0, 0, 0)
         boxes.setdefault(_crop_box(h, w, bars), []).append(seg)
-    hashes = np.empty((n, HASH_BYTES), np.uint8)
-    mirror = np.empty((n, HASH_BYTES), np.uint8)
-    crop = (
-        np.empty((n, HASH_BYTES), np.uint8) if crop_hashes else np.zeros((n, HASH_BYTES), np.uint8)
+    out = _Hashed(
+        hashes=np.empty((n, HASH_BYTES), np.uint8),
+        quality=np.empty(n, np.int32),
+        mirror=np.empty((n, HASH_BYTES), np.uint8),
+        crop=np.empty((n, HASH_BYTES), np.uint8)
+        if crop_hashes
+        else np.zeros((n, HASH_BYTES), np.uint8),
+        filled=np.empty(0, np.uint8),
+        windows=np.empty((n, len(WINDOWS), HASH_BYTES), np.uint8) if windows else None,
     )
-    quality = np.empty(n, np.int32)
     painted_hashes: list[tuple[npt.NDArray[np.int64], npt.NDArray[np.uint8]]] = []
     for (pic, box), segs in boxes.items():
         idx = np.concatenate([np.arange(s.start, s.stop) for s in segs])
         sel = y if len(idx) == n else y[idx]
         p = sel[:, pic[0] : pic[1], pic[2] : pic[3]]
-        hashes[idx], quality[idx], mirror[idx] = pdq_with_mirror(p)
+        out.hashes[idx], out.quality[idx], out.mirror[idx] = pdq_with_mirror(p)
         if crop_hashes:
-            crop[idx] = bits_from_coeffs(
-                dct16(downsample64(sel[:, box[0] : box[1], box[2] : box[3]]))
-            )
+            out.crop[idx] = _pdq_box(sel, box)
+        if out.windows is not None:
+            for k, win in enumerate(WINDOWS):
+                wb = window_box(win, h, w, pic)
+                out.windows[idx, k] = out.hashes[idx] if wb is None else _pdq_box(sel, wb)
+        if regions:
+            # the query's own central crop meets the reference crops half way (a copy cropped
+            # by 7.5 % per border, hashed at 94 %, is the reference's central 80 %)
+            out.extra.append((idx, *_hash_region(sel, _central(pic, QUERY_CROP)), 1))
         mask = overlay_mask(p) if fill_overlays else None
         if mask is not None:
             painted = p.copy()
             painted[:, mask] = p[:, ~mask].mean(axis=1)[:, None]
             painted_hashes.append((idx, bits_from_coeffs(dct16(downsample64(painted)))))
-    filled = hashes
+    if regions:
+        for k, rb in enumerate(content_regions(y)):
+            out.extra.append((np.arange(n), *_hash_region(y, rb), 2 + k))
+    out.filled = out.hashes
     if painted_hashes:
-        filled = hashes.copy()
+        out.filled = out.hashes.copy()
         for idx, ph in painted_hashes:
-            filled[idx] = ph
-    return hashes, quality, mirror, crop, filled
+            out.filled[idx] = ph
+    return out
+
+
+def _hash_region(
+    frames: npt.NDArray[np.float32], box: tuple[int, int, int, int]
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+    """Hashes, qualities and mirror hashes of the ``(y0, y1, x0, x1)`` box of frames."""
+    return pdq_with_mirror(frames[:, box[0] : box[1], box[2] : box[3]])
 
 
 def _frames_from_path(
@@ -413,6 +497,181 @@ def _array_luma(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     raise FingerprintError(f"a frame must be (h, w, 3) RGB or (h, w) grey, got {arr.shape}")
 
 
+class _Sampler:
+    """Stage 1: which decoded frames are hashed.
+
+    Frames on the grid ``k / sample_fps`` (every frame when ``every``), plus scene changes (a
+    coarse hash more than ``scene_bits`` from the previous decoded frame's, at least
+    ``min_scene_gap`` after the previous sample), plus, with ``motion_bits``, any frame whose
+    coarse hash moved that far since the last sampled one. ``cut`` tells whether a scene change
+    came since the previous sample (bars are judged per shot).
+    """
+
+    def __init__(
+        self,
+        sample_fps: float | None,
+        every: bool,
+        scene_bits: int | None,
+        min_scene_gap: float,
+        motion_bits: int | None,
+        is_av: bool,
+    ) -> None:
+        self.sample_fps, self.every, self.is_av = sample_fps, every, is_av
+        self.scene_bits, self.min_scene_gap, self.motion_bits = (
+            scene_bits,
+            min_scene_gap,
+            motion_bits,
+        )
+        self.next_t = -math.inf
+        self.last_t = -math.inf
+        self.last_coarse: npt.NDArray[np.uint8] | None = None
+        self.taken_coarse: npt.NDArray[np.uint8] | None = None
+        self.cut_pending = False
+
+    def take(self, t: float, frame: Any) -> bool:
+        """Whether the frame at ``t`` is sampled (call once per decoded frame, in order)."""
+        take = self.every or t >= self.next_t - 1e-6
+        if (self.scene_bits is not None or self.motion_bits is not None) and not self.every:
+            coarse = _coarse_hash(frame, self.is_av)
+            if (
+                self.scene_bits is not None
+                and self.last_coarse is not None
+                and int(hamming(coarse, self.last_coarse)) > self.scene_bits
+            ):
+                self.cut_pending = True
+                take = take or t - self.last_t >= self.min_scene_gap - 1e-6
+            if (
+                not take
+                and self.motion_bits is not None
+                and self.taken_coarse is not None
+                and int(hamming(coarse, self.taken_coarse)) > self.motion_bits
+            ):
+                take = True
+            self.last_coarse = coarse
+            if take:
+                self.taken_coarse = coarse
+        if take:
+            self.last_t = t
+            if not self.every:
+                fps = float(self.sample_fps or 1.0)
+                self.next_t = (math.floor(t * fps + 1e-6) + 1) / fps
+        return take
+
+    def pop_cut(self) -> bool:
+        """Whether a scene change came since the previous sample (and forget it)."""
+        cut, self.cut_pending = self.cut_pending, False
+        return cut
+
+
+class _Batcher:
+    """Stage 2: sampled frames' luminance in a reused ``(batch, h, w)`` buffer, hashed by
+    :func:`_hash_batch` when full (or when the frame size changes) and collected.
+
+    A batch holds frames of one size and at most :data:`BATCH_BYTES` of them, so 4K video
+    stays bounded too.
+    """
+
+    def __init__(self, batch_size: int, is_av: bool, **hash_options: Any) -> None:
+        self.batch_size, self.is_av, self.hash_options = batch_size, is_av, hash_options
+        self.buf: npt.NDArray[np.float32] | None = None
+        self.count = 0
+        self.times: list[float] = []
+        self.cuts: list[bool] = []
+        self.done: list[tuple[list[float], _Hashed]] = []
+
+    def add(self, t: float, frame: Any, cut: bool) -> None:
+        """Add one sampled frame (a PyAV frame or an array)."""
+        array_luma = None
+        if self.is_av:
+            _check_size(frame.width, frame.height)
+            shape = (int(frame.height), int(frame.width))
+        else:
+            array_luma = _array_luma(frame)
+            shape = (int(array_luma.shape[0]), int(array_luma.shape[1]))
+        if self.buf is None or self.buf.shape[1:] != shape:
+            self.flush()
+            rows = max(1, min(self.batch_size, BATCH_BYTES // (4 * shape[0] * shape[1])))
+            self.buf = np.empty((rows, *shape), dtype=np.float32)
+        if array_luma is None:
+            _luma_of_frame(frame, out=self.buf[self.count])
+        else:
+            self.buf[self.count] = array_luma
+        self.count += 1
+        self.times.append(t)
+        self.cuts.append(cut)
+        if self.count >= len(self.buf):
+            self.flush()
+
+    def flush(self) -> None:
+        """Hash the frames held (if any)."""
+        if not self.count or self.buf is None:
+            return
+        cuts = np.asarray(self.cuts, dtype=bool) if self.hash_options["scene_cuts"] else None
+        opts = {k: v for k, v in self.hash_options.items() if k != "scene_cuts"}
+        self.done.append((list(self.times), _hash_batch(self.buf[: self.count], cuts=cuts, **opts)))
+        self.times.clear()
+        self.cuts.clear()
+        self.count = 0
+
+
+def _assemble(
+    done: list[tuple[list[float], _Hashed]],
+    duration: float,
+    decoded: int,
+    crop_hashes: bool,
+    fill_overlays: bool,
+    windows: bool,
+) -> VideoFingerprint:
+    """Stage 3: the hashed batches as one fingerprint (frame rows, then the query's extra rows)."""
+    empty = np.zeros((0, HASH_BYTES), np.uint8)
+
+    def cat(arrays: list[Any], fallback: Any) -> Any:
+        return np.concatenate(arrays) if arrays else fallback
+
+    batches = [b for _, b in done]
+    times = np.asarray([t for ts, _ in done for t in ts], dtype=np.float64)
+    hashes = cat([b.hashes for b in batches], empty)
+    quality = cat([b.quality for b in batches], np.zeros(0, np.int32))
+    mirror = cat([b.mirror for b in batches], empty)
+    crop = cat([b.crop for b in batches], empty)
+    filled = cat([b.filled for b in batches], empty)
+    wins = cat(
+        [b.windows for b in batches if b.windows is not None],
+        np.zeros((0, len(WINDOWS), HASH_BYTES), np.uint8),
+    )
+    region = np.zeros(len(hashes), np.int8)
+    extra_h, extra_q, extra_m, extra_t, extra_r = [], [], [], [], []
+    start = 0
+    for ts, b in done:
+        for idx, eh, eq, em, label in b.extra:
+            extra_h.append(eh)
+            extra_q.append(eq)
+            extra_m.append(em)
+            extra_t.append(times[start + idx])
+            extra_r.append(np.full(len(idx), label, np.int8))
+        start += len(ts)
+    has_extra = bool(extra_h)
+    if has_extra:
+        hashes = np.concatenate([hashes, *extra_h])
+        quality = np.concatenate([quality, *extra_q])
+        mirror = np.concatenate([mirror, *extra_m])
+        filled = np.concatenate([filled, *extra_h])
+        times = np.concatenate([times, *extra_t])
+        region = np.concatenate([region, *extra_r])
+    return VideoFingerprint(
+        hashes,
+        times,
+        quality,
+        mirror=mirror,
+        duration=float(duration),
+        crop=crop if crop_hashes and not has_extra else None,
+        frames_decoded=decoded,
+        filled=filled if fill_overlays else None,
+        windows=wins if windows and not has_extra else None,
+        region=region if has_extra else None,
+    )
+
+
 @on_one_blas_thread
 def fingerprint_video(
     source: str | os.PathLike[str] | Iterable[npt.NDArray[np.uint8]],
@@ -434,6 +693,8 @@ def fingerprint_video(
     crop_hashes: bool = True,
     max_decode_seconds: float | None = None,
     max_frame_pixels: int | None = None,
+    window_hashes: bool = True,
+    regions: bool = False,
 ) -> VideoFingerprint:
     """Fingerprint a video file, or a sequence of frames, into per-frame PDQ hashes.
 
@@ -459,7 +720,10 @@ def fingerprint_video(
     sampled whenever its coarse hash is more than that many bits from the last sampled frame's
     (dense sampling where the picture moves fast, for queries). Raises
     :class:`FingerprintError` on bad input. ``crop_hashes`` computes the central-region hashes
-    (``crop``), which only registration uses; queries skip them.
+    (``crop``) and, unless ``window_hashes`` is false, the reference windows (``windows``),
+    which only registration uses; queries skip them. ``regions`` (queries) adds a row per
+    frame for the picture's central crop and per detected content region (see
+    :mod:`provenance.fingerprint.regions`).
 
     Caps for untrusted files, counted on what is **decoded**, not on what the container claims:
     ``max_decode_seconds`` bounds the media time decoded (by the frames' timestamps, and by the
@@ -491,44 +755,22 @@ def fingerprint_video(
         frames_iter = _frames_from_arrays(source, frame_rate)
         is_av = False
 
-    out_h: list[npt.NDArray[np.uint8]] = []
-    out_m: list[npt.NDArray[np.uint8]] = []
-    out_c: list[npt.NDArray[np.uint8]] = []
-    out_f: list[npt.NDArray[np.uint8]] = []
-    out_q: list[npt.NDArray[np.int32]] = []
-    out_t: list[float] = []
-    buf: npt.NDArray[np.float32] | None = None
-    count = 0
-    batch_t: list[float] = []
-    # per sampled frame of the batch: whether a scene change came since the previous sample
-    batch_cut: list[bool] = []
-    cut_pending = False
-    next_t = -math.inf
-    last_t = -math.inf
-    last_coarse: npt.NDArray[np.uint8] | None = None
-    # coarse hash of the last sampled frame (motion sampling)
-    taken_coarse: npt.NDArray[np.uint8] | None = None
+    windows = crop_hashes and window_hashes
+    sampler = _Sampler(sample_fps, every, scene_bits, min_scene_gap, motion_bits, is_av)
+    batcher = _Batcher(
+        batch_size,
+        is_av,
+        remove_bars=remove_bars,
+        fill_overlays=fill_overlays,
+        crop_hashes=crop_hashes,
+        windows=windows,
+        regions=regions,
+        scene_cuts=scene_bits is not None,
+    )
     decoded = 0
     last_frame_t = 0.0
     first_t: float | None = None
     latest_t = -math.inf
-
-    def flush() -> None:
-        nonlocal count
-        if not count or buf is None:
-            return
-        cuts = np.asarray(batch_cut, dtype=bool) if scene_bits is not None else None
-        h, q, m, c, f = _hash_batch(buf[:count], remove_bars, fill_overlays, cuts, crop_hashes)
-        out_h.append(h)
-        out_q.append(q)
-        out_m.append(m)
-        out_c.append(c)
-        out_f.append(f)
-        out_t.extend(batch_t)
-        batch_t.clear()
-        batch_cut.clear()
-        count = 0
-
     for t, frame in frames_iter:
         if max_seconds is not None and t >= max_seconds and decoded:
             frames_iter.close()
@@ -545,75 +787,14 @@ def fingerprint_video(
                 if is_av:
                     frames_iter.close()
                 raise
-        take = every or t >= next_t - 1e-6
-        if (scene_bits is not None or motion_bits is not None) and not every:
-            coarse = _coarse_hash(frame, is_av)
-            if (
-                scene_bits is not None
-                and last_coarse is not None
-                and int(_POPCOUNT[np.bitwise_xor(coarse, last_coarse)].sum()) > scene_bits
-            ):
-                cut_pending = True
-                take = take or t - last_t >= min_scene_gap - 1e-6
-            if (
-                not take
-                and motion_bits is not None
-                and taken_coarse is not None
-                and int(_POPCOUNT[np.bitwise_xor(coarse, taken_coarse)].sum()) > motion_bits
-            ):
-                take = True
-            last_coarse = coarse
-            if take:
-                taken_coarse = coarse
-        if not take:
-            continue
-        # sampled frames go straight into a reused (batch, h, w) buffer; a batch holds frames
-        # of one size, and at most BATCH_BYTES of them, so 4K video stays bounded too
-        array_luma = None
-        if is_av:
-            _check_size(frame.width, frame.height)
-            shape = (int(frame.height), int(frame.width))
-        else:
-            array_luma = _array_luma(frame)
-            shape = (int(array_luma.shape[0]), int(array_luma.shape[1]))
-        if buf is None or buf.shape[1:] != shape:
-            flush()
-            rows = max(1, min(batch_size, BATCH_BYTES // (4 * shape[0] * shape[1])))
-            buf = np.empty((rows, *shape), dtype=np.float32)
-        if array_luma is None:
-            _luma_of_frame(frame, out=buf[count])
-        else:
-            buf[count] = array_luma
-        count += 1
-        batch_t.append(t)
-        batch_cut.append(cut_pending)
-        cut_pending = False
-        last_t = t
-        if not every:
-            next_t = (math.floor(t * sample_fps + 1e-6) + 1) / sample_fps  # type: ignore[operator]
-        if count >= len(buf):
-            flush()
-    flush()
+        if sampler.take(t, frame):
+            batcher.add(t, frame, sampler.pop_cut())
+    batcher.flush()
     if decoded == 0:
         raise FingerprintError("no decodable video frames")
     if duration <= 0:
         duration = last_frame_t + (1.0 / frame_rate if not is_av else 0.0)
-    hashes = np.concatenate(out_h) if out_h else np.zeros((0, HASH_BYTES), np.uint8)
-    mirror = np.concatenate(out_m) if out_m else np.zeros((0, HASH_BYTES), np.uint8)
-    crop = np.concatenate(out_c) if out_c else np.zeros((0, HASH_BYTES), np.uint8)
-    filled = np.concatenate(out_f) if out_f else np.zeros((0, HASH_BYTES), np.uint8)
-    quality = np.concatenate(out_q) if out_q else np.zeros(0, np.int32)
-    times = np.asarray(out_t, dtype=np.float64)
-    fp = VideoFingerprint(
-        hashes,
-        times,
-        quality,
-        mirror=mirror,
-        duration=float(duration),
-        crop=crop if crop_hashes else None,
-        frames_decoded=decoded,
-        filled=filled if fill_overlays else None,
-    )
+    fp = _assemble(batcher.done, duration, decoded, crop_hashes, fill_overlays, windows)
     if min_quality > 0:
         fp = fp.select(fp.quality >= min_quality)
     return fp
@@ -622,6 +803,12 @@ def fingerprint_video(
 #: Coarse-hash bits a query's picture may move before another frame is sampled (see
 #: :func:`fingerprint_query`).
 QUERY_MOTION_BITS = 48
+
+
+#: Least PDQ quality of a query row. Lower than registration's 50: a 9:16 re-cut of smooth
+#: footage often hashes at quality 30–40, and the registered window it matches was stored
+#: with its frame's (higher) quality; a match still needs a hash within 31 bits and the vote.
+QUERY_MIN_QUALITY = 30
 
 
 def fingerprint_query(
@@ -636,10 +823,15 @@ def fingerprint_query(
     Between grid points, a frame is also sampled whenever the picture moved more than
     ``motion_bits`` (coarse-hash bits) since the last sampled one: in shaky or fast footage PDQ
     hashes change within a few frames, and registration's 1 frame/s samples are only found by
-    a query frame close to them in time. The central-region hashes, which only registration
-    uses, are not computed (``crop`` is ``None``).
+    a query frame close to them in time. The central-region hashes and reference windows,
+    which only registration uses, are not computed (``crop`` and ``windows`` are ``None``).
+    Each frame also gets a row for its central crop and one per content region found
+    (picture-in-picture, split screen, padding: ``region`` labels the rows), and rows down to
+    :data:`QUERY_MIN_QUALITY` are kept.
     """
     options.setdefault("crop_hashes", False)
+    options.setdefault("regions", True)
+    options.setdefault("min_quality", QUERY_MIN_QUALITY)
     return fingerprint_video(
         source, sample_fps=sample_fps, fill_overlays=True, motion_bits=motion_bits, **options
     )

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from service.cli.common import fail, load_settings, services, warn
+from service.cli.common import (
+    echo_json,
+    fail,
+    load_settings,
+    negative,
+    services,
+    to_json,
+    warn,
+)
 
 if TYPE_CHECKING:
-    from provenance.certificate import CertificateCheck, CertificateStore
+    from provenance.certificate import CertificateCheck, CertificateStore, Keyring
 
 
 def _read(path: Path, what: str, limit: int = 4 * 1024 * 1024) -> bytes:
@@ -27,6 +34,32 @@ def _read(path: Path, what: str, limit: int = 4 * 1024 * 1024) -> bytes:
 
 def _store() -> CertificateStore:
     return services().certificates
+
+
+def _keyring(path: Path) -> Keyring:
+    """A keyring file (``{"keys": [...]}``), or the ``KEYFILE.pub`` that ``cert keygen`` writes
+    (``{"algorithm", "key_id", "public_key"}``): one trusted, active key. A third party who holds
+    only the issuer's public key verifies with it as it is."""
+    import json
+
+    from provenance.certificate import Keyring
+
+    raw = _read(path, "keyring", 1024 * 1024)
+    try:
+        doc = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        fail(f"keyring {path} is not JSON (a keyring file or a .pub file from `cert keygen`)")
+    if isinstance(doc, dict) and "keys" not in doc and "public_key" in doc:
+        try:
+            public = bytes.fromhex(str(doc["public_key"]))
+            ring = Keyring()
+            key = ring.add(public)
+        except ValueError as exc:
+            fail(f"public key file {path}: {exc}")
+        if doc.get("key_id") not in (None, key.key_id):
+            fail(f"public key file {path}: key id does not match its public key")
+        return ring
+    return Keyring.load(path)
 
 
 @click.group("cert")
@@ -46,7 +79,8 @@ def cert() -> None:
     is_flag=True,
     help="Retire the keyring's active keys (old certificates stay verifiable).",
 )
-def cert_keygen(keyfile: Path, keyring: Path | None, rotate: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def cert_keygen(keyfile: Path, keyring: Path | None, rotate: bool, as_json: bool) -> None:
     """Create an Ed25519 issuer key in KEYFILE (mode 0600) and KEYFILE.pub."""
     from provenance.certificate import Keyring, Signer
 
@@ -61,6 +95,16 @@ def cert_keygen(keyfile: Path, keyring: Path | None, rotate: bool) -> None:
         else:
             ring.add(signer.public_key)
         ring.save(keyring)
+    if as_json:
+        echo_json(
+            {
+                "key_id": signer.key_id,
+                "key_file": str(keyfile),
+                "public_key_file": str(pub),
+                "keyring": str(keyring) if keyring is not None else None,
+            }
+        )
+        return
     click.echo(f"key id {signer.key_id}")
     click.echo(f"public key written to {pub}", err=True)
 
@@ -107,6 +151,7 @@ def cert_keygen(keyfile: Path, keyring: Path | None, rotate: bool) -> None:
 @click.option(
     "--no-queue", is_flag=True, help="Do not queue the certificate for anchoring in the store."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary.")
 def cert_mint(
     record_path: Path,
     actions_path: Path,
@@ -115,6 +160,7 @@ def cert_mint(
     key_path: Path | None,
     output: Path,
     no_queue: bool,
+    as_json: bool,
 ) -> None:
     """Score the action log, sign a certificate and queue it for anchoring.
 
@@ -134,6 +180,17 @@ def cert_mint(
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(c.to_json() + "\n", encoding="utf-8")
     state = "not queued" if no_queue else "pending anchoring"
+    if as_json:
+        echo_json(
+            {
+                "certificate_id": c.id,
+                "score": c.contribution.score,
+                "profile": c.contribution.profile,
+                "queued": not no_queue,
+                "output": str(output),
+            }
+        )
+        return
     click.echo(
         f"{c.id} score {c.contribution.score} ({c.contribution.profile}), {state} -> {output}"
     )
@@ -180,6 +237,7 @@ def cert_mint(
     type=click.Path(path_type=Path, file_okay=False),
     help="Write each newly anchored certificate here as ID.json.",
 )
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def cert_anchor(
     rpc: str | None,
     chain_key: Path | None,
@@ -188,6 +246,7 @@ def cert_anchor(
     max_age: int,
     due_only: bool,
     export_dir: Path | None,
+    as_json: bool,
 ) -> None:
     """Close pending batches and anchor their roots on chain (failed batches are retried, and
     batches whose transaction the chain lost are anchored again)."""
@@ -213,24 +272,52 @@ def cert_anchor(
     )
     tried = store.anchor_batches(chain)
     failed = 0
+    batches = []
     for b in tried:
+        batches.append(
+            {
+                "batch": b.id,
+                "size": b.size,
+                "status": b.status,
+                "tx_hash": b.tx_hash,
+                "block_number": b.block_number,
+                "chain_id": b.chain_id,
+                "gas_used": b.gas_used,
+                "attempts": b.attempts,
+                "error": b.last_error if b.status != "anchored" else None,
+            }
+        )
         if b.status == "anchored":
-            click.echo(
-                f"batch {b.id}: {b.size} certificate(s) anchored in tx {b.tx_hash} block {b.block_number} (chain {b.chain_id}, {b.gas_used} gas)"
-            )
             if export_dir is not None:
                 export_dir.mkdir(parents=True, exist_ok=True)
                 for c in store.export_batch(b.id):
                     (export_dir / f"{c.id}.json").write_text(c.to_json() + "\n", encoding="utf-8")
+            if as_json:
+                continue
+            click.echo(
+                f"batch {b.id}: {b.size} certificate(s) anchored in tx {b.tx_hash} block {b.block_number} (chain {b.chain_id}, {b.gas_used} gas)"
+            )
         else:
             failed += 1
+            if as_json:
+                continue
             click.echo(
                 f"batch {b.id}: {b.size} certificate(s) NOT anchored (attempt {b.attempts}): {b.last_error}"
             )
     waiting = len(store.batches("closed"))
-    click.echo(
-        f"closed {len(closed)} batch(es); {waiting} batch(es) await anchoring; {store.pending_count()} certificate(s) not yet batched"
-    )
+    if as_json:
+        echo_json(
+            {
+                "closed": len(closed),
+                "batches": batches,
+                "awaiting": waiting,
+                "unbatched": store.pending_count(),
+            }
+        )
+    else:
+        click.echo(
+            f"closed {len(closed)} batch(es); {waiting} batch(es) await anchoring; {store.pending_count()} certificate(s) not yet batched"
+        )
     if failed:
         raise SystemExit(1)
 
@@ -243,7 +330,8 @@ def cert_anchor(
     help="Hex Ethereum private key file (mode 0600) paying for the deployment "
     "(default: setting chain_key_file).",
 )
-def cert_deploy_contract(rpc: str | None, chain_key: Path | None) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def cert_deploy_contract(rpc: str | None, chain_key: Path | None, as_json: bool) -> None:
     """Deploy the minimal EAS-compatible timestamp contract (for chains without EAS); prints its
     address, to pass as --eas."""
     from provenance.certificate import Chain
@@ -253,7 +341,11 @@ def cert_deploy_contract(rpc: str | None, chain_key: Path | None) -> None:
     if not rpc:
         fail("give --rpc (or set chain_rpc_url)")
     key = chain_key or settings.chain_key_file
-    click.echo(Chain.connect(rpc, key_file=key).deploy_timestamp_contract())
+    address = Chain.connect(rpc, key_file=key).deploy_timestamp_contract()
+    if as_json:
+        echo_json({"address": address})
+        return
+    click.echo(address)
 
 
 @cert.command("get")
@@ -265,8 +357,13 @@ def cert_deploy_contract(rpc: str | None, chain_key: Path | None) -> None:
     help="Write here instead of stdout.",
 )
 def cert_get(cert_id: str, output: Path | None) -> None:
-    """Print a stored certificate with its current anchor block."""
-    c = _store().get(cert_id)
+    """Print a stored certificate with its current anchor block (exit 1: no such certificate)."""
+    from provenance.certificate import CertificateNotFound
+
+    try:
+        c = _store().get(cert_id)
+    except CertificateNotFound as exc:
+        negative(str(exc))
     if output is None:
         click.echo(c.to_json())
     else:
@@ -291,7 +388,8 @@ def cert_get(cert_id: str, output: Path | None) -> None:
 @click.option(
     "--keyring",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="The trusted issuer keys (required unless --allow-untrusted).",
+    help="The trusted issuer keys: a keyring file, or the issuer's KEYFILE.pub (required unless "
+    "--allow-untrusted).",
 )
 @click.option(
     "--allow-untrusted",
@@ -321,7 +419,7 @@ def cert_verify(
     Without --keyring the issuer is untrusted and the certificate invalid, unless
     --allow-untrusted. Without --rpc or --dev-chain the anchor fields (chain id, transaction,
     block) are not read back: the result says "unchecked"."""
-    from provenance.certificate import Chain, DevChain, Keyring, verify_certificate
+    from provenance.certificate import Chain, DevChain, verify_certificate
 
     if rpc and dev_chain:
         fail("give --rpc or --dev-chain, not both")
@@ -330,7 +428,7 @@ def cert_verify(
     raw = _read(cert_file, "certificate", 1024 * 1024)
     if content is not None and not content.is_file():
         fail(f"content file {content} does not exist")
-    ring = Keyring.load(keyring) if keyring is not None else None
+    ring = _keyring(keyring) if keyring is not None else None
     store = _store() if dev_chain else None
     chain: Chain | None = None
     if rpc:
@@ -347,7 +445,7 @@ def cert_verify(
     )
     ok = res.valid and not (require_anchor and not res.anchored)
     if as_json:
-        click.echo(json.dumps({**res.to_dict(), "accepted": ok}))
+        click.echo(to_json({**res.to_dict(), "accepted": ok}))
         raise SystemExit(0 if ok else 1)
     for c in res.checks:
         click.echo(f"{c.outcome:<8} {c.name:<13} {c.detail}")

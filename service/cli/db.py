@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import click
 
-from provenance.registry import make_engine
-from provenance.registry.migrate import current_revisions, downgrade, head_revisions, upgrade
-from service.cli.common import load_settings
-from service.settings import redact_url
+from service.cli.common import echo_json, load_settings
 
 
 @click.group("db")
@@ -15,39 +12,74 @@ def db() -> None:
     """Create, migrate and inspect the SQL store."""
 
 
+def _report(url: str, as_json: bool, empty: str) -> None:
+    """The store's revisions after a command, as text or JSON."""
+    from service.schema import head_revisions
+    from service.settings import redact_url
+
+    cur = _current(url)
+    if as_json:
+        echo_json(
+            {
+                "database": redact_url(url),
+                "revisions": sorted(cur),
+                "up_to_date": cur == head_revisions(),
+            }
+        )
+        return
+    click.echo(f"store {redact_url(url)} is at {', '.join(sorted(cur)) or empty}")
+
+
 @db.command("upgrade")
 @click.option("--revision", default="heads", show_default=True, help="Target revision.")
-def db_upgrade(revision: str) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def db_upgrade(revision: str, as_json: bool) -> None:
     """Create the store or apply pending migrations."""
+    from service.schema import upgrade
+
     s = load_settings()
     upgrade(s.db_url, revision)
-    click.echo(f"store {redact_url(s.db_url)} is at {', '.join(sorted(_current(s.db_url)))}")
+    _report(s.db_url, as_json, "base")
 
 
 @db.command("downgrade")
 @click.argument("revision")
 @click.option("--yes", is_flag=True, help="Confirm: downgrading drops tables and their data.")
-def db_downgrade(revision: str, yes: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def db_downgrade(revision: str, yes: bool, as_json: bool) -> None:
     """Revert migrations down to REVISION ('base' drops everything)."""
+    from service.schema import downgrade
+
     if not yes:
         raise click.UsageError("downgrade drops data; pass --yes to confirm")
     s = load_settings()
     downgrade(s.db_url, revision)
-    click.echo(
-        f"store {redact_url(s.db_url)} is at {', '.join(sorted(_current(s.db_url))) or 'base'}"
-    )
+    _report(s.db_url, as_json, "base")
 
 
 @db.command("current")
-def db_current() -> None:
-    """Print the store's revision and whether it is up to date."""
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def db_current(as_json: bool) -> None:
+    """Print the store's revision and whether it is up to date (exit 1 when it is not)."""
+    from service.schema import head_revisions
+    from service.settings import redact_url
+
     s = load_settings()
     cur = _current(s.db_url)
-    state = "up to date" if cur == head_revisions() else "needs `provkit db upgrade`"
-    click.echo(f"{redact_url(s.db_url)}: {', '.join(sorted(cur)) or 'empty'} ({state})")
+    ok = cur == head_revisions()
+    if as_json:
+        echo_json({"database": redact_url(s.db_url), "revisions": sorted(cur), "up_to_date": ok})
+    else:
+        state = "up to date" if ok else "needs `provkit db upgrade`"
+        click.echo(f"{redact_url(s.db_url)}: {', '.join(sorted(cur)) or 'empty'} ({state})")
+    if not ok:
+        raise click.exceptions.Exit(1)
 
 
 def _current(url: str) -> set[str]:
+    from provenance.registry import make_engine
+    from service.schema import current_revisions
+
     engine = make_engine(url)
     try:
         return current_revisions(engine)

@@ -18,8 +18,8 @@ def info_cmd(as_json: bool) -> None:
     from sqlalchemy import func, select
 
     from provenance.registry.db import make_engine
-    from provenance.registry.migrate import current_revisions, head_revisions
     from provenance.registry.models import Generation
+    from service.schema import current_revisions, head_revisions
 
     s = load_settings()
     cfg = config_file()

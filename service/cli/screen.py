@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -205,11 +204,7 @@ def screen_eval(
     if labelled is None:
         reports = evaluate_corpus(s)
         if as_json:
-            click.echo(
-                json.dumps(
-                    {k: r.to_dict() for k, r in reports.items()}, ensure_ascii=False, indent=1
-                )
-            )
+            echo_json({k: r.to_dict() for k, r in reports.items()})
             return
         click.echo(format_splits(reports))
         return
@@ -224,7 +219,7 @@ def screen_eval(
         d = report.to_dict()
         if mistakes:
             d["mistakes"] = report.mistakes
-        click.echo(json.dumps(d, ensure_ascii=False, indent=1))
+        echo_json(d)
         return
     click.echo(report.format())
     if mistakes and report.mistakes:

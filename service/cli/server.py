@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from provenance.registry.migrate import upgrade
 from service.cli.common import load_settings
 
 
@@ -15,10 +14,13 @@ from service.cli.common import load_settings
 def serve(host: str | None, port: int | None, workers: int | None) -> None:
     """Initialise the store and serve the verification API."""
     import os
+    import sys
 
     import uvicorn
 
     from service.httpserver import HeaderTimeoutProtocol
+    from service.logging import uvicorn_log_config
+    from service.schema import upgrade
 
     # worker processes give the parallelism; numeric libraries stay single-threaded in each
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -33,8 +35,13 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
     host = host or s.host
     port = s.port if port is None else port
     base = f"http://{host}:{port}"
-    click.echo(f"provkit API on {base}  (docs: {base}/docs, health: {base}/healthz)", err=True)
-    click.echo("Create an API key with: provkit keys create --scope verify --name me", err=True)
+    if sys.stderr.isatty():  # for a person at a terminal; piped or collected stderr is JSON only
+        click.echo(f"provkit API on {base}  (docs: {base}/docs, health: {base}/healthz)", err=True)
+        click.echo(
+            "Create an API key for the web page with: "
+            "provkit keys create --scope verify --scope screen --name me",
+            err=True,
+        )
     uvicorn.run(
         "service.app:app_from_env",
         factory=True,
@@ -45,5 +52,6 @@ def serve(host: str | None, port: int | None, workers: int | None) -> None:
         # provkit's JSON access log (service.middleware) replaces uvicorn's plain-text one, which
         # would record full URLs, query strings included
         access_log=False,
+        log_config=uvicorn_log_config(s.log_level),
         http=HeaderTimeoutProtocol,
     )

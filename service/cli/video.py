@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from tqdm import tqdm
 
-from provenance.fingerprint import (
-    FingerprintError,
-    FingerprintIndex,
-    fingerprint_query,
-    fingerprint_video,
-)
-from provenance.fingerprint.index import QUERY_SAMPLE_FPS
-from provenance.fingerprint.video import VideoFingerprint
-from service.cli.common import echo_json, fail, services
+from service.cli.common import echo_json, fail, negative, services
+
+if TYPE_CHECKING:
+    from provenance.fingerprint import FingerprintIndex
+    from provenance.fingerprint.video import VideoFingerprint
+
+# Each command imports the fingerprint stack when it runs, so that ``provkit video --help`` stays
+# fast. The query sampling rate is ``provenance.fingerprint.index.QUERY_SAMPLE_FPS`` (a test holds
+# the two equal).
+QUERY_SAMPLE_FPS = 4.0
 
 #: File name suffixes taken when adding a folder.
 VIDEO_SUFFIXES = {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".ts", ".mpg", ".mpeg", ".flv"}
@@ -27,6 +27,8 @@ def _index() -> FingerprintIndex:
 
 
 def _fingerprint(path: Path, query: bool = False, **kwargs: Any) -> VideoFingerprint:
+    from provenance.fingerprint import FingerprintError, fingerprint_query, fingerprint_video
+
     try:
         if query:
             return fingerprint_query(path, **kwargs)
@@ -47,6 +49,10 @@ def video() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def video_add(path: Path, video_id: str | None, as_json: bool) -> None:
     """Register the video at PATH (a folder: every video in it, ids from the file names)."""
+    from tqdm import tqdm
+
+    from provenance.fingerprint import FingerprintError
+
     if path.is_dir():
         if video_id:
             fail("--id names one video; a folder's videos take their file names as ids")
@@ -71,7 +77,7 @@ def video_add(path: Path, video_id: str | None, as_json: bool) -> None:
         echo_json({"added": [v for v, _ in items], "frames": frames})
         return
     for v, fp in items:
-        click.echo(f"added {v}: {len(fp)} frame hashes over {fp.duration:.1f} s")
+        click.echo(f"added {v}: {len(fp)} frames over {fp.duration:.1f} s")
 
 
 @video.command("trace")
@@ -111,16 +117,43 @@ def video_trace(path: Path, as_json: bool, fps: float) -> None:
 
 @video.command("remove")
 @click.argument("video_id")
-def video_remove(video_id: str) -> None:
-    """Delete a registered video (from the store and from search)."""
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def video_remove(video_id: str, as_json: bool) -> None:
+    """Delete a registered video (from the store and from search); exit 1 when there is none."""
+    from provenance.fingerprint import FingerprintError
+
     index = _index()
     try:
         n = index.remove(video_id)
     except FingerprintError as exc:
-        fail(str(exc))
+        negative(str(exc))
     finally:
         index.close()
-    click.echo(f"removed {video_id} ({n} frame hashes)")
+    if as_json:
+        echo_json({"removed": video_id, "hashes": n})
+        return
+    # the store keeps several hashes per registered frame (the full frame, central crops and
+    # re-cut windows: docs/fingerprint.md), so this is a multiple of the frames `video add` printed
+    click.echo(f"removed {video_id} ({n} hashes: each frame's full picture, crops and windows)")
+
+
+@video.command("reindex")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+def video_reindex(as_json: bool) -> None:
+    """Rebuild the fingerprint index (local file or Milvus collection) from the store."""
+    from provenance.fingerprint import FingerprintError
+
+    try:
+        index = _index()
+        n = index.reindex()
+        videos = len(index.videos())
+    except FingerprintError as exc:
+        fail(str(exc))
+    index.close()
+    if as_json:
+        echo_json({"videos": videos, "hashes": n, "engine": index.kind})
+        return
+    click.echo(f"reindexed {videos} videos ({n} frame hashes, {index.kind})")
 
 
 @video.command("hash")
@@ -140,10 +173,53 @@ def video_remove(video_id: str) -> None:
     help="Drop frames below this PDQ quality.",
 )
 @click.option("--keep-bars", is_flag=True, help="Hash letterbox/pillarbox bars too.")
-def video_hash(path: Path, fps: float, min_quality: int, keep_bars: bool) -> None:
+@click.option("--json", "as_json", is_flag=True, help='Print {"frames": [...]} as JSON.')
+@click.option(
+    "--vpdq",
+    is_flag=True,
+    help="vPDQ-compatible hashes instead: every frame, bars kept, no quality cut, one "
+    "`frame,quality,pdq_hex,seconds` line each (vPDQ's file format; other options ignored).",
+)
+def video_hash(
+    path: Path, fps: float, min_quality: int, keep_bars: bool, as_json: bool, vpdq: bool
+) -> None:
     """Print one `time,quality,pdq_hex` line per sampled frame of the video at PATH."""
+    if vpdq:
+        from provenance.fingerprint import FingerprintError
+        from provenance.fingerprint.vpdq import vpdq_hash
+
+        try:
+            frames = vpdq_hash(path)
+        except FingerprintError as exc:
+            msg = str(exc)
+            fail(msg if path.name in msg else f"{path.name}: {msg}")
+        if as_json:
+            echo_json(
+                {
+                    "frames": [
+                        {
+                            "frame": f.frame_number,
+                            "time_s": f.timestamp,
+                            "quality": f.quality,
+                            "pdq": f.pdq_hex,
+                        }
+                        for f in frames
+                    ]
+                }
+            )
+            return
+        for frame in frames:
+            click.echo(frame.line())
+        return
     fp = _fingerprint(
         path, sample_fps=fps or 0.0, min_quality=min_quality, remove_bars=not keep_bars
     )
+    if as_json:
+        rows = []
+        for line in fp.lines():
+            t, q, h = line.split(",")
+            rows.append({"time_s": float(t), "quality": int(q), "pdq": h})
+        echo_json({"frames": rows, "duration_s": fp.duration})
+        return
     for line in fp.lines():
         click.echo(line)

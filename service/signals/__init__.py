@@ -7,7 +7,7 @@ verdict (it folds claims) and the web page (it reads :func:`reason_table` from
 ``/reasons.json``).
 
 >>> [s.name for s in registered()]
-['exact_hash', 'watermark', 'fingerprint']
+['exact_hash', 'watermark', 'fingerprint', 'label', 'c2pa']
 """
 
 from __future__ import annotations
@@ -17,7 +17,17 @@ import pkgutil
 import re
 from typing import TypeVar
 
-from service.signals.base import Claim, Outcome, Signal, SignalResult, Upload, VerifyContext
+from service.signals.base import (
+    GENERATE_PHASES,
+    Claim,
+    GenerateJob,
+    GeneratePhase,
+    Outcome,
+    Signal,
+    SignalResult,
+    Upload,
+    VerifyContext,
+)
 from service.verdict import VERDICT_REASONS, Reason
 
 S = TypeVar("S", bound=type[Signal])
@@ -56,6 +66,12 @@ def registered() -> list[Signal]:
     return [cls() for cls in sorted(_REGISTRY.values(), key=lambda c: (c.cost, c.name))]
 
 
+def generate_order() -> list[Signal]:
+    """One instance of every registered signal in the order the generate phases run them."""
+    _load()
+    return [cls() for cls in sorted(_REGISTRY.values(), key=lambda c: (c.generate_order, c.name))]
+
+
 def reason_table() -> dict[str, dict[str, str]]:
     """Every reason code a verdict may carry → its text per language (Python format fields)."""
     _load()
@@ -85,12 +101,16 @@ def fields(template: str) -> set[str]:
 
 
 __all__ = [
+    "GENERATE_PHASES",
     "Claim",
+    "GenerateJob",
+    "GeneratePhase",
     "Outcome",
     "Signal",
     "SignalResult",
     "Upload",
     "VerifyContext",
+    "generate_order",
     "reason_table",
     "reason_text",
     "register",

@@ -26,8 +26,11 @@ why), ``pending`` (reserved for signals that answer later).
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -35,7 +38,11 @@ from service.media import MediaInfo
 
 if TYPE_CHECKING:
     from service.context import Services
+    from service.generator import GeneratedMedia
+    from service.requests import GenerateRequest
     from service.verdict import Thresholds
+
+log = logging.getLogger("provkit.signals")
 
 Outcome = Literal["pass", "fail", "skip", "pending", "error"]
 Strength = Literal["strong", "weak"]
@@ -106,17 +113,90 @@ class VerifyContext:
         return {c.record_id for c in self.claims() if c.strength == "strong" and c.record_id}
 
 
+@dataclass
+class GenerateJob:
+    """One generation in flight, as the signals' generate-side hooks see it.
+
+    The record (``record_id``, status ``pending``) and its ``mark_id`` exist before any hook
+    runs. ``media`` is the generation core's output (the ``mark`` phase may replace its audio
+    tracks); ``files`` are the ``(kind, path)`` pairs written in ``work`` (filled before the
+    ``stamp`` phase; kind ``video`` or ``audio``). ``facts`` collects what each signal adds to
+    the receipt, under its name. A hook that changes anything outside ``work`` registers how to
+    take it back with :meth:`on_undo`; on any failure the pipeline runs those in reverse order.
+    """
+
+    svc: Services
+    request: GenerateRequest
+    record_id: int
+    mark_id: int
+    model: str
+    created_at: datetime
+    media: GeneratedMedia
+    work: Path
+    files: list[tuple[str, Path]] = field(default_factory=list)
+    facts: dict[str, Any] = field(default_factory=dict)
+    _undo: list[tuple[str, Callable[[], object]]] = field(default_factory=list, repr=False)
+
+    @property
+    def mark_hex(self) -> str:
+        """The mark id as 16 hex digits (the media folder's and the payload's name)."""
+        return f"{self.mark_id:016x}"
+
+    @property
+    def payload(self) -> bytes:
+        """The watermark payload: the mark id, 8 bytes big-endian."""
+        return self.mark_id.to_bytes(8, "big")
+
+    def on_undo(self, what: str, fn: Callable[[], object]) -> None:
+        """Register ``fn`` to take back a change (``what`` names it in the log if it fails)."""
+        self._undo.append((what, fn))
+
+    def undo(self) -> None:
+        """Take back every registered change, newest first; failures are logged, not raised."""
+        while self._undo:
+            what, fn = self._undo.pop()
+            try:
+                fn()
+            except Exception:  # the record goes anyway; recovery sweeps what is left
+                log.exception("could not undo %s of generation %s", what, self.mark_hex)
+
+
+GeneratePhase = Literal["mark", "stamp", "enrol"]
+#: The generate-side phases in the order the pipeline runs them.
+GENERATE_PHASES: tuple[GeneratePhase, ...] = ("mark", "stamp", "enrol")
+
+
 class Signal(ABC):
     """A provenance signal (see the module docstring).
 
     ``name`` keys its evidence in the verdict document; ``cost`` orders the loop (cheapest
     first: what ``fast`` mode needs); ``reasons`` maps each reason code it may claim to its text
     in English and Chinese (Python format fields, e.g. ``{p:.1e}``).
+
+    On the generate side a signal puts in what its check will later look for, in three phases
+    (each a no-op unless overridden; within a phase, signals run by ``generate_order``, lowest
+    first): :meth:`mark` changes the media in memory before files are written (the watermark),
+    :meth:`stamp` changes the written files (metadata labels, manifests), :meth:`enrol` records
+    the final files where verify will look (index entries, hashes) and registers its undo.
     """
 
     name: ClassVar[str]
     cost: ClassVar[int]
     reasons: ClassVar[dict[str, dict[str, str]]] = {}
+    generate_order: ClassVar[int] = 50
+
+    def mark(self, job: GenerateJob) -> None:
+        """Generate phase 1: change ``job.media`` in memory (files are not written yet)."""
+        return None
+
+    def stamp(self, job: GenerateJob) -> None:
+        """Generate phase 2: change the files in ``job.files`` (all written, in ``job.work``)."""
+        return None
+
+    def enrol(self, job: GenerateJob) -> None:
+        """Generate phase 3: the files are final; check them and record what verify needs,
+        registering each change outside ``job.work`` with :meth:`GenerateJob.on_undo`."""
+        return None
 
     def skip_reason(self, upload: Upload, ctx: VerifyContext) -> str | None:
         """Why the signal does not apply to ``upload`` (None: it applies)."""

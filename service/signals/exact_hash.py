@@ -5,10 +5,22 @@ The cheapest signal (one indexed lookup) and the most certain; any re-encode def
 
 from __future__ import annotations
 
+import hashlib
+from pathlib import Path
 from typing import Any, ClassVar
 
+from provenance.registry import MediaHash
 from service.signals import register
-from service.signals.base import Claim, Signal, SignalResult, Upload, VerifyContext
+from service.signals.base import Claim, GenerateJob, Signal, SignalResult, Upload, VerifyContext
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file, streamed."""
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 @register
@@ -24,8 +36,16 @@ class ExactHash(Signal):
         },
     }
 
+    #: last: every other signal has finished changing the files
+    generate_order = 90
+
     def blank(self) -> dict[str, Any]:
         return {"matches": []}
+
+    def enrol(self, job: GenerateJob) -> None:
+        """Attach the final files' hashes to the record (they go with it on failure)."""
+        hashes = [MediaHash(kind, p.name, sha256_file(p)) for kind, p in job.files]
+        job.svc.registry.add_media(job.record_id, hashes)
 
     def check(self, upload: Upload, ctx: VerifyContext) -> SignalResult:
         records = ctx.svc.registry.by_media_sha256(upload.sha256)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from service.media import MediaTooLong, OverSyncBudget
 from service.signals import register
-from service.signals.base import Claim, Signal, SignalResult, Upload, VerifyContext
+from service.signals.base import Claim, GenerateJob, Signal, SignalResult, Upload, VerifyContext
 
 if TYPE_CHECKING:
     from provenance.fingerprint import VideoFingerprint
@@ -59,8 +59,27 @@ class VideoFingerprintSignal(Signal):
         },
     }
 
+    generate_order = 40
+
     def blank(self) -> dict[str, Any]:
         return {"checked": False, "matches": [], "frames": 0, "depth": None}
+
+    def enrol(self, job: GenerateJob) -> None:
+        """Fingerprint the generated video and register it as ``gen:<mark id>``."""
+        from provenance.fingerprint import fingerprint_video
+
+        video = next((p for kind, p in job.files if kind == "video"), None)
+        job.facts[self.name] = None
+        if video is None:
+            return
+        fp = fingerprint_video(video)
+        if len(fp) == 0:
+            return
+        svc, video_id = job.svc, GEN_VIDEO_PREFIX + job.mark_hex
+        with svc.write_lock:
+            frames = svc.fingerprints.add(video_id, fp)
+        job.on_undo("its fingerprints", lambda: _remove(svc, video_id))
+        job.facts[self.name] = {"video_id": video_id, "frames": frames}
 
     def skip_reason(self, upload: Upload, ctx: VerifyContext) -> str | None:
         return None if upload.info.has_video else "the file has no video"
@@ -92,7 +111,7 @@ class VideoFingerprintSignal(Signal):
         except FingerprintError as exc:
             return self.result("error", reason=str(exc))
         matches, claims = found
-        evidence = {"checked": True, "matches": matches, "frames": len(fp), "depth": depth}
+        evidence = {"checked": True, "matches": matches, "frames": fp.n_frames, "depth": depth}
         reason = "no frame of usable quality" if len(fp) == 0 else None
         return self.result(
             "pass" if claims else "fail", claims=claims, evidence=evidence, reason=reason
@@ -112,6 +131,11 @@ class VideoFingerprintSignal(Signal):
             matches.append(md)
             claims.append(match_claim(md, rec.id if rec is not None else None, ctx.thresholds))
         return matches, claims
+
+
+def _remove(svc: Services, video_id: str) -> None:
+    with svc.write_lock:
+        svc.fingerprints.remove(video_id)
 
 
 def match_claim(match: dict[str, Any], record_id: int | None, th: Thresholds) -> Claim:

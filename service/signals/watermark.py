@@ -8,17 +8,19 @@ Decoding is capped on what is decoded (:func:`detect_mark`).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from service.errors import PipelineError
 from service.media import MediaError, MediaTooLong, OverSyncBudget, decode_audio
 from service.signals import register
-from service.signals.base import Claim, Signal, SignalResult, Upload, VerifyContext
+from service.signals.base import Claim, GenerateJob, Signal, SignalResult, Upload, VerifyContext
+from watermark import DecodeLimitError, Detection, detect, detect_file, embed
 
 if TYPE_CHECKING:
     from service.context import Services
     from service.verdict import Thresholds
-    from watermark import Detection
 
 #: media longer than this (by the container's word) is watermark-checked by streaming the file
 STREAM_AUDIO_AFTER_S = 300.0
@@ -36,8 +38,6 @@ def detect_mark(
     up to the duration cap. With ``budget_s``, :class:`OverSyncBudget` is raised as soon as more
     than that has been decoded.
     """
-    from watermark import DecodeLimitError, detect, detect_file
-
     cap = svc.limits.max_duration_s if budget_s is None else budget_s
     if duration_s <= STREAM_AUDIO_AFTER_S:
         try:
@@ -78,6 +78,25 @@ class AudioWatermark(Signal):
             "zh": "水印证据较弱（p={p:.1e}）",
         },
     }
+
+    generate_order = 10
+
+    def mark(self, job: GenerateJob) -> None:
+        """Mark every audio track with the record's mark id (both layers)."""
+        key = job.svc.watermark_key
+        job.media.audio = [
+            replace(t, samples=embed(t.samples, t.sample_rate, job.payload, key))
+            for t in job.media.audio
+        ]
+        job.facts[self.name] = {"payload": job.mark_hex, "tracks": len(job.media.audio)}
+
+    def enrol(self, job: GenerateJob) -> None:
+        """Nothing unmarked leaves: every written file must decode to the record's mark."""
+        for _kind, p in job.files:
+            samples, rate = decode_audio(p, job.svc.limits)
+            det = detect(samples, rate, job.svc.watermark_key)
+            if not det.found or det.payload != job.payload:
+                raise PipelineError(f"{p.name}: the watermark did not survive writing the file")
 
     def blank(self) -> dict[str, Any]:
         return {

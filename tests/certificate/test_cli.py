@@ -219,7 +219,8 @@ def test_anchor_due_only_and_get(env: Path) -> None:
     assert json.loads((env / "got.json").read_text())["anchor"] == {"status": "pending"}
     code, out, _ = run("cert", "anchor", "--max-size", "2")
     assert code == 0 and "0 certificate(s) not yet batched" in out
-    assert run("cert", "get", "f" * 32)[0] == 2
+    code, _, err = run("cert", "get", "f" * 32)
+    assert code == 1 and err.startswith("provkit: error: no certificate")  # a negative result
     assert run("cert", "mint", *args, "-o", "n.json", "--no-queue")[0] == 0
     code, out, _ = run("cert", "anchor")
     assert "closed 0 batch(es)" in out

@@ -101,11 +101,13 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(
         ("video", "add", str(empty), "--id", "x"),
         ("video", "trace", str(junk)),
         ("video", "hash", str(empty)),
-        ("video", "remove", "nothing-here"),
     ):
         code, out, err = _run(*args)
         assert code == 2, args
         assert len(err.strip().splitlines()) == 1 and "error" in err, args
+    # removing what is not there is a negative result, not bad input
+    code, out, err = _run("video", "remove", "nothing-here")
+    assert code == 1 and len(err.strip().splitlines()) == 1 and "error" in err
     # a folder with one bad video adds nothing at all
     folder = tmp_path / "mixed"
     folder.mkdir()

@@ -19,6 +19,7 @@ from provenance.fingerprint import (
 )
 from provenance.fingerprint.index import QUERY_SAMPLE_FPS
 from provenance.fingerprint.matching import vote
+from provenance.registry.migrate import upgrade
 
 from .conftest import FPS, Frames, write_frames
 
@@ -128,16 +129,25 @@ def test_index_file_is_reused_rebuilt_when_missing_corrupt_or_stale(
     fresh = FingerprintIndex(db_url, path)
     assert fresh.loaded_from == "rebuilt" and fresh.search(q) == expected
 
-    # another writer changes the store without saving the file: the file is stale
+    # another writer changes the store without saving the file: the file is behind the store,
+    # and is brought forward from the change feed (not rebuilt)
     other = FingerprintIndex(db_url, tmp_path / "elsewhere.npz", autosave=False)
     other.add("s4", fingerprint_video(source_video(4)))
     stale = FingerprintIndex(db_url, path)
-    assert stale.loaded_from == "rebuilt"
+    assert stale.loaded_from == "file" and stale.cursor == other.cursor
     assert stale.search(_query(source_video(4)))[0].video_id == "s4"
-    # an open index notices on refresh, and before its own writes
-    assert registered.refresh() in ("file", "rebuilt")  # the stale instance saved a new file
+    # an open index notices on refresh, and applies only the new entry
+    assert registered.refresh() == "synced"
     assert registered.search(_query(source_video(4)))[0].video_id == "s4"
     assert registered.refresh() == "current"
+
+    # a file saved against another store (same feed position, other entry) is not trusted
+    elsewhere = tmp_path / "other.db"
+    if db_url.startswith("sqlite"):
+        upgrade(f"sqlite:///{elsewhere}")
+        foreign = FingerprintIndex(f"sqlite:///{elsewhere}", path)
+        assert foreign.loaded_from == "rebuilt" and foreign.n_frames == 0
+        foreign.close()
 
 
 def test_add_is_all_or_nothing(
@@ -161,13 +171,19 @@ def test_approximate_index_above_threshold(
     db_url: str, tmp_path: Path, source_video: Callable[[int], Path], approx: str
 ) -> None:
     path = tmp_path / "approx.npz"
-    index = FingerprintIndex(db_url, path, approx_min=40, nprobe=16, approx=approx)  # type: ignore[arg-type]
-    index.add("s1", fingerprint_video(source_video(1)))
+    fp1 = fingerprint_video(source_video(1))
+    # the threshold: exactly the hashes s1 is stored as (however many variants a frame has)
+    with FingerprintIndex(db_url, None, autosave=False) as probe:
+        probe.add("probe", fp1)
+        size = probe.n_frames
+        probe.remove("probe")
+    index = FingerprintIndex(db_url, path, approx_min=size, nprobe=16, approx=approx)  # type: ignore[arg-type]
+    index.add("s1", fp1)
     assert index.kind == "flat"
     index.add("s2", fingerprint_video(source_video(2)))
     assert index.kind == approx
     assert index.search(_query(source_video(2)))[0].video_id == "s2"
-    reopened = FingerprintIndex(db_url, path, approx_min=40, nprobe=16, approx=approx)  # type: ignore[arg-type]
+    reopened = FingerprintIndex(db_url, path, approx_min=size, nprobe=16, approx=approx)  # type: ignore[arg-type]
     assert reopened.loaded_from == "file" and reopened.kind == approx
     assert reopened.search(_query(source_video(2)))[0].video_id == "s2"
     index.remove("s2")

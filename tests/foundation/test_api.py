@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from provenance.registry import Registry, make_engine
-from provenance.registry.migrate import downgrade, upgrade
 from service.app import create_app
 from service.auth import KeyStore
+from service.schema import downgrade, upgrade
 from service.settings import Settings
 
 

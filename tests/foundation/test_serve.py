@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -64,5 +65,6 @@ def test_serve_answers_health(tmp_path: Path) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             _out, err = proc.communicate()
-    assert f"http://127.0.0.1:{port}/docs" in err
-    assert "provkit keys create" in err
+    # collected stderr is JSON lines only (the human banner is for a terminal), and says where
+    lines = [json.loads(line) for line in err.splitlines() if line.strip()]
+    assert any(f"127.0.0.1:{port}" in str(rec.get("msg", "")) for rec in lines), lines

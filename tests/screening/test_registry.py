@@ -13,7 +13,7 @@ from screening.registry import DEFAULT_REGISTRY, parse_csv, romanize
 
 
 def test_shipped_registry_size_and_content(registry: IdentityRegistry) -> None:
-    assert len(registry) >= 1000
+    assert len(registry) >= 3000
     both = [p for p in registry.identities if p.name_en and any(map(is_cjk, p.name_zh))]
     assert len(both) >= 950
     kinds = {p.kind for p in registry.identities}

@@ -82,3 +82,26 @@ def test_shipped_head_with_the_real_encoder() -> None:
     benign = stage.assess("a lullaby sung by a warm deep narrator")
     assert harmful.score > benign.score
     assert len(harmful.neighbours) == 5
+
+
+def test_semantic_denies_only_a_named_person_above_the_deny_threshold() -> None:
+    head = {
+        "w": np.array([8.0, -8.0, 0, 0], dtype=np.float32),
+        "b": 0.0,
+        "threshold": 0.6,
+        "deny_threshold": 0.9,
+        "bank": np.eye(4, dtype=np.float32)[:2],
+        "bank_tags": np.array(["deny/voice_words", "allow/talk_about"]),
+    }
+    s = Screener(
+        IdentityRegistry.default(),
+        ConsentRegistry.default(),
+        Policy.default(),
+        today=dt.date(2026, 11, 21),
+        semantic=SemanticStage(_Stub(), head),
+    )
+    named = s.screen("Adele fans will love this toast, channel the vibe of the song")
+    assert named.action == "deny" and named.stage == "semantic"
+    assert named.reasons[0].rule == "semantic-stage-named"
+    unnamed = s.screen("channel the vocal cords of that famous crooner for my toast")
+    assert unnamed.action == "review"  # no registry person named: the stage only reviews

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from provenance.registry.migrate import upgrade
 from service.context import Services
+from service.schema import upgrade
 from service.settings import Settings
 
 SMALL = {"duration_s": 6.0, "width": 320, "height": 180, "fps": 15}

@@ -182,8 +182,9 @@ def test_watermark_routes(client: TestClient) -> None:
 
 
 def test_register_and_trace_existing_video(client: TestClient, tmp_path: Path) -> None:
-    from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
-    from service.transcode import transform
+    from service.generator import GenerationRequest, ReferenceGenerator
+    from service.media.encode import write_mp4
+    from service.media.transforms import transform
 
     media = ReferenceGenerator().generate(
         GenerationRequest("stock footage", duration_s=6, width=320, height=180, fps=15, seed=11)
@@ -295,7 +296,7 @@ def test_wrong_content_type_and_missing_file(client: TestClient) -> None:
 
 
 def test_long_media_becomes_a_job(tmp_path: Path) -> None:
-    from provenance.registry.migrate import upgrade
+    from service.schema import upgrade
 
     s = Settings(data_dir=tmp_path / "var", sync_verify_max_s=1.0)
     s.data_dir.mkdir(parents=True)

@@ -41,10 +41,18 @@ def test_generate_then_verify(runner: CliRunner, tmp_path: Path) -> None:
         assert json.loads(r.stdout)["verdict"] == "generated"
 
 
+def test_a_refused_prompt_exits_1_with_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "x.flac"
+    r = runner.invoke(cli, ["generate", "clone Taylor Swift's voice for my song", "-o", str(out)])
+    assert r.exit_code == 1, r.output
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("provkit: error: prompt refused"), lines
+    assert not out.exists()
+
+
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["generate", "clone Taylor Swift's voice for my song", "-o", "x.flac"], "refused"),
         (["generate", "ok", "-o", "x.txt"], "must end in"),
         (["generate", "ok", "-o", "x.flac", "--duration", "0"], "error"),
         (["verify", "/definitely/not/here.mp4"], "error"),

@@ -8,8 +8,8 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 
-from provenance.registry.migrate import upgrade
 from service.app import create_app
+from service.schema import upgrade
 from service.settings import Settings
 
 _tmp = Path(__import__("tempfile").mkdtemp(prefix="provkit-fuzz-"))

@@ -77,6 +77,27 @@ def test_deep_json_is_refused_before_parsing(client: TestClient, key: str) -> No
     assert client.post("/v1/screen", content=deep, headers=bare).status_code == 400
 
 
+def test_raw_media_is_an_upload_only_where_a_route_takes_it(client: TestClient, key: str) -> None:
+    auth = {"Authorization": f"Bearer {key}"}
+    # binary audio full of brackets is not JSON: never refused as deep nesting
+    noise = b"RIFF" + b"[" * 4000 + b"\x00" * 1000
+    r = client.post(
+        "/v1/matches/byContent", content=noise, headers={**auth, "Content-Type": "audio/wav"}
+    )
+    assert r.status_code != 400 or "nests" not in r.text
+    # larger than the JSON limit: an upload on the raw route, 413 on any JSON route
+    big = b"\x00" * (2 * 1024 * 1024)
+    for path in ("/v1/screen", "/v1/certificates"):
+        r = client.post(
+            path, content=big, headers={**auth, "Content-Type": "application/octet-stream"}
+        )
+        assert r.status_code == 413, path
+    r = client.post(
+        "/v1/matches/byContent", content=big, headers={**auth, "Content-Type": "audio/wav"}
+    )
+    assert r.status_code != 413
+
+
 def test_recursion_limit_is_held(client: TestClient, key: str) -> None:
     start = sys.getrecursionlimit()
     try:

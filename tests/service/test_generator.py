@@ -17,9 +17,9 @@ from service.generator import (
     GeneratorError,
     ReferenceGenerator,
     load_generator,
-    write_audio,
-    write_mp4,
 )
+from service.media import MediaError
+from service.media.encode import write_audio, write_mp4
 
 
 def test_reference_generator_is_deterministic_and_varied() -> None:
@@ -65,7 +65,7 @@ def test_mp4_and_audio_files(tmp_path: Path) -> None:
     data, sr = sf.read(str(flac), dtype="float32")
     assert sr == 48_000
     assert np.max(np.abs(data - media.audio[0].samples)) < 1e-5
-    with pytest.raises(GeneratorError):
+    with pytest.raises(MediaError):
         write_audio(tmp_path / "a.mp3", media.audio[0])
 
 

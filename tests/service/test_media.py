@@ -10,8 +10,9 @@ import soundfile as sf
 from hypothesis import given
 from hypothesis import strategies as st
 
-from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
+from service.generator import GenerationRequest, ReferenceGenerator
 from service.media import MediaError, MediaLimits, decode_audio, probe
+from service.media.encode import write_mp4
 from service.uploads import safe_name
 
 

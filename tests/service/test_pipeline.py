@@ -9,9 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from service.context import Services
+from service.media.transforms import transform
 from service.pipeline import GenerateRequest, PipelineError, ScreenedOut, generate, verify
 from service.store import ScreeningDecisionRow
-from service.transcode import transform
 
 from .conftest import SMALL
 
@@ -81,7 +81,8 @@ def test_verify_original_and_transforms(svc: Services, generated, tmp_path: Path
 
 
 def test_unregistered_media_is_not_found(svc: Services, tmp_path: Path) -> None:
-    from service.generator import GenerationRequest, ReferenceGenerator, write_mp4
+    from service.generator import GenerationRequest, ReferenceGenerator
+    from service.media.encode import write_mp4
 
     media = ReferenceGenerator().generate(GenerationRequest("never registered", seed=5, **SMALL))
     assert media.video is not None
@@ -156,7 +157,7 @@ def test_failure_after_indexing_removes_index_entries(
     def broken_thumb(*_a: object, **_k: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(pl, "_thumbnail", broken_thumb)
+    monkeypatch.setattr(pl, "thumbnail", broken_thumb)
     with pytest.raises(PipelineError):
         generate(svc, GenerateRequest(prompt="a quiet forest", user_id="carol", seed=3, **SMALL))
     assert svc.registry.count() == 0

@@ -222,7 +222,7 @@ def test_job_heartbeat_keeps_a_long_job_alive(svc: Services) -> None:
 
 
 def test_chain_down_is_reported_not_raised(tmp_path: Path) -> None:
-    from provenance.registry.migrate import upgrade
+    from service.schema import upgrade
 
     s = Settings(data_dir=tmp_path / "var", chain_rpc_url="http://127.0.0.1:9")
     upgrade(s.db_url)

@@ -6,6 +6,7 @@ checks, and makes claims; the verdict, the verdict document and the reason table
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
@@ -14,9 +15,11 @@ import numpy as np
 import pytest
 
 from service.context import Services
-from service.pipeline import VerifyOptions, verify
+from service.errors import PipelineError
+from service.pipeline import GenerateRequest, VerifyOptions, generate, verify
 from service.signals import (
     Claim,
+    GenerateJob,
     Signal,
     SignalResult,
     Upload,
@@ -74,7 +77,8 @@ def _wav(path: Path, peak: float) -> Path:
 
 
 def test_the_builtin_signals_run_cheapest_first() -> None:
-    assert [s.name for s in registered()] == ["exact_hash", "watermark", "fingerprint"]
+    names = [s.name for s in registered()]
+    assert names == ["exact_hash", "watermark", "fingerprint", "label", "c2pa"]
 
 
 def test_a_toy_signal_takes_one_module(svc: Services, tmp_path: Path, toy: type[Loudness]) -> None:
@@ -112,3 +116,65 @@ def test_a_signal_without_both_languages_is_refused() -> None:
     with pytest.raises(ValueError, match="zh"):
         register(Half)
     assert "half" not in [s.name for s in registered()]
+
+
+# ---------------------------------------------------------------------------------------------
+# the generate side: a signal stamps the files and enrols what its check needs, with an undo
+
+
+class Journal(Signal):
+    """Toy: writes a sidecar beside the media, and keeps an outside ledger of generations."""
+
+    name = "journal"
+    cost = 99
+    generate_order = 60
+    ledger: ClassVar[dict[int, str]] = {}
+    fail_enrol: ClassVar[bool] = False
+
+    def check(self, upload: Upload, ctx: VerifyContext) -> SignalResult:
+        return self.result("fail")
+
+    def stamp(self, job: GenerateJob) -> None:
+        names = [p.name for _, p in job.files]
+        (job.work / "journal.json").write_text(json.dumps({"files": names}))
+
+    def enrol(self, job: GenerateJob) -> None:
+        self.ledger[job.record_id] = job.mark_hex
+        job.on_undo("its ledger entry", lambda: self.ledger.pop(job.record_id))
+        job.facts[self.name] = {"entries": len(self.ledger)}
+        if self.fail_enrol:
+            raise OSError("the ledger's disk is full")
+
+
+@pytest.fixture
+def journal() -> Iterator[type[Journal]]:
+    register(Journal)
+    yield Journal
+    unregister(Journal.name)
+    Journal.ledger.clear()
+    Journal.fail_enrol = False
+
+
+SMALL = {"kind": "video", "duration_s": 2.0, "width": 160, "height": 96, "fps": 10}
+
+
+def test_a_toy_signal_stamps_and_enrols_a_generation(svc: Services, journal: type[Journal]) -> None:
+    res = generate(svc, GenerateRequest(prompt="a calm lake", user_id="ann", seed=1, **SMALL))
+    folder = res.files[0].parent
+    assert json.loads((folder / "journal.json").read_text()) == {"files": ["video.mp4"]}
+    assert Journal.ledger == {res.generation.id: res.generation.mark_hex}
+    receipt = res.receipt()
+    assert receipt["journal"] == {"entries": 1}
+    assert receipt["fingerprint"]["frames"] > 0 and receipt["watermark"]["tracks"] == 1
+
+
+def test_a_failing_enrolment_undoes_every_earlier_one(
+    svc: Services, journal: type[Journal]
+) -> None:
+    journal.fail_enrol = True
+    with pytest.raises(PipelineError, match="disk is full"):
+        generate(svc, GenerateRequest(prompt="a calm lake", user_id="ann", seed=1, **SMALL))
+    assert Journal.ledger == {}
+    assert svc.registry.count() == 0
+    assert not any(v.startswith("gen:") for v in svc.fingerprints.videos())
+    assert list(svc.settings.media_dir.iterdir()) == []

@@ -17,9 +17,20 @@ from scipy import signal
 
 from watermark import LayerResult, WatermarkError, WatermarkKey, detect, detect_file, embed
 from watermark.layers import combine, resolve_layers
-from watermark.robust.features import pool_matrix
-from watermark.robust.grid import BANDS, CELLS, SYNC_CELLS, cell_signs, robust_layout
-from watermark.robust.spectrum import Analyzer, stft, to_internal
+from watermark.robust import detect_robust, spectrum
+from watermark.robust.features import pool_matrix, pool_taps
+from watermark.robust.grid import (
+    BANDS,
+    BIN_HI,
+    BIN_LO,
+    CELLS,
+    HOP,
+    PHASES,
+    SYNC_CELLS,
+    cell_signs,
+    robust_layout,
+)
+from watermark.robust.spectrum import MAG_SCALE, Analyzer, stft, to_internal
 
 PAYLOAD = bytes.fromhex("0123456789abcdef")
 ROBUST = ("robust",)
@@ -97,6 +108,17 @@ def test_crop_and_offset(marked10: tuple[np.ndarray, np.ndarray], key: Watermark
     assert det.found and det.payload == PAYLOAD
 
 
+@pytest.mark.parametrize("cut", [192, 384])
+def test_offset_by_part_of_a_hop(
+    cut: int, marked10: tuple[np.ndarray, np.ndarray], key: WatermarkKey
+) -> None:
+    """A copy that starts a quarter or half of the layer's 16 ms hop late (a crop, a codec's
+    priming samples) is read on the mark's own grid, not on the detector's frame grid."""
+    _, m = marked10
+    det = detect(m[48000 + cut :], 48000, key, layers=ROBUST, max_speed_dev=0.0)
+    assert det.found and det.payload == PAYLOAD
+
+
 def test_layer_selection_errors() -> None:
     assert resolve_layers(None, 16000) == ("robust",)
     assert resolve_layers(None, 48000) == ("high", "robust")
@@ -134,6 +156,14 @@ def test_pool_matrix_speed_one_is_identity_on_bands() -> None:
     np.testing.assert_allclose(pool_matrix(1.03).sum(axis=0), 1.03, atol=1e-5)
 
 
+@pytest.mark.parametrize("speed", [0.94, 0.97, 1.0, 1.0123, 1.06])
+def test_pool_taps_equal_the_pool_matrix(speed: float) -> None:
+    mag = np.random.default_rng(5).random((50, BIN_HI - BIN_LO)).astype(np.float32)
+    first, taps = pool_taps(speed)
+    got = sum(mag[:, first + k] * taps[k] for k in range(taps.shape[0]))
+    np.testing.assert_allclose(got, mag @ pool_matrix(speed), rtol=1e-5)
+
+
 @settings(max_examples=8, deadline=None)
 @given(cuts=st.lists(st.integers(1, 200_000), min_size=1, max_size=5))
 def test_analyzer_independent_of_chunking(cuts: list[int]) -> None:
@@ -146,8 +176,36 @@ def test_analyzer_independent_of_chunking(cuts: list[int]) -> None:
     for lo, hi in itertools.pairwise(edges):
         a.feed(x[lo:hi])
     got = a.finish().astype(np.float32)
-    assert got.shape == want.shape == (stft(to_internal(x, 44100)).shape[0], want.shape[1])
+    y = to_internal(x, 44100)
+    assert got.shape == want.shape == (-(-y.size // (HOP // PHASES)) + 1, want.shape[1])
     np.testing.assert_allclose(got, want, rtol=2e-3, atol=1e-3 * want.max())
+    # every PHASES-th frame is a frame of the embedder's grid
+    grid = np.abs(stft(y)[:, BIN_LO:BIN_HI]) * MAG_SCALE
+    k = min(grid.shape[0], got[::PHASES].shape[0])
+    assert k >= grid.shape[0] - 1
+    np.testing.assert_allclose(got[::PHASES][:k], grid[:k], rtol=2e-3, atol=1e-3 * want.max())
+
+
+@pytest.mark.parametrize("block", [4410, 44100])
+def test_analyzer_long_input_goes_to_one_phase(
+    block: int, monkeypatch: pytest.MonkeyPatch, key: WatermarkKey, make_music: Music
+) -> None:
+    """Past LONG_S the spectrogram keeps the embedder's hop grid only (bounded memory), and the
+    mark is still read from it."""
+    monkeypatch.setattr(spectrum, "LONG_S", 3.0)
+    x = make_music(44100, 9.0, channels=1, seed=35)[:, 0].astype(np.float32)
+    m = embed(x, 44100, PAYLOAD, key, layers=ROBUST)
+    a = Analyzer(44100)
+    for lo in range(0, m.size, block):
+        a.feed(m[lo : lo + block])
+    got = a.finish().astype(np.float32)
+    assert a.phases == 1
+    y = to_internal(m, 44100)
+    grid = np.abs(stft(y)[:, BIN_LO:BIN_HI]) * MAG_SCALE
+    assert got.shape == grid.shape
+    np.testing.assert_allclose(got, grid, rtol=2e-3, atol=1e-3 * grid.max())
+    res = detect_robust(got, 9.0, key, 1e-6, 0.0, a.phases)
+    assert res.found and res.payload == PAYLOAD
 
 
 @settings(max_examples=10, deadline=None)

@@ -8,7 +8,7 @@ Stages, one per file: :mod:`~watermark.robust.grid` (cells and keyed frame),
 
 >>> mark = robust_mark(mono, 48000, key, payload)      # float32, add it to every channel
 >>> ana = Analyzer(48000); ana.feed(mono); spec = ana.finish()
->>> res = detect_robust(spec, seconds, key, 1e-6, 0.05)   # LayerResult(..., speed=...)
+>>> res = detect_robust(spec, seconds, key, 1e-6, 0.05, ana.phases)  # LayerResult(..., speed=)
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from watermark.robust.embed import (
     headroom_scale,
     robust_mark,
 )
+from watermark.robust.grid import PHASES
 
 #: The robust layer searches playback speeds within ±5 % by default.
 DEFAULT_MAX_SPEED_DEV = 0.05
@@ -38,10 +39,19 @@ def check_speed_dev(max_speed_dev: float) -> float:
 
 
 def detect_robust(
-    spec: np.ndarray, duration: float, key: WatermarkKey, threshold: float, max_speed_dev: float
+    spec: np.ndarray,
+    duration: float,
+    key: WatermarkKey,
+    threshold: float,
+    max_speed_dev: float,
+    phases: int = PHASES,
 ) -> LayerResult:
-    """The robust layer's :class:`~watermark.layers.LayerResult` from a stored spectrogram."""
-    r = detect_spectrogram(spec, duration, key, threshold, max_speed_dev=max_speed_dev)
+    """The robust layer's :class:`~watermark.layers.LayerResult` from a stored spectrogram
+    (``phases`` frames per hop, as :attr:`Analyzer.phases <watermark.robust.spectrum.Analyzer>`
+    says)."""
+    r = detect_spectrogram(
+        spec, duration, key, threshold, max_speed_dev=max_speed_dev, phases=phases
+    )
     found = r.p_value <= threshold
     return LayerResult("robust", found, r.payload, r.p_value, r.segments, r.speed)
 

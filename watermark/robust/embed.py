@@ -60,13 +60,16 @@ def _band_of_bin() -> np.ndarray:
 
 _BAND_OF_BIN = _band_of_bin()
 _IN_BAND = _BAND_OF_BIN >= 0
-_BIN_TO_BAND = (_BAND_OF_BIN[:, None] == np.arange(BANDS)[None, :]).astype(np.float32)
+# the bands' bins are consecutive columns of the sub-spectrum, the same number per band
+_FIRST_BIN = int(np.flatnonzero(_IN_BAND)[0])
+_BAND_BINS = int(np.count_nonzero(_IN_BAND)) // BANDS
 
 
 def _depth(sub: np.ndarray, g0: float) -> np.ndarray:
     """Per-hop, per-band depth ``a`` from the host spectrum ``sub`` (hops, bins)."""
-    p = (sub.real**2 + sub.imag**2).astype(np.float32)
-    e = (p @ _BIN_TO_BAND).astype(np.float64)
+    b = sub[:, _FIRST_BIN : _FIRST_BIN + BANDS * _BAND_BINS]
+    p = b.real**2 + b.imag**2
+    e = p.reshape(p.shape[0], BANDS, _BAND_BINS).sum(axis=2, dtype=np.float64)
     m = uniform_filter(e, size=(5, 5), mode="nearest")
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(e > 1e-20, g0 * np.sqrt(m / np.maximum(e, 1e-20)), 0.0)

@@ -4,16 +4,19 @@ Detection never resamples the audio to try a speed. A speed change by ``s`` (res
 faster playback, higher pitch) maps original frequency ``f`` to ``f·s`` and original time ``t``
 to ``t/s``. So for each candidate ``s`` the stored 16 kHz magnitude spectrogram is
 
-1. re-gridded onto the layer's 144 bins with their edges scaled by ``s`` (a 158 × 144 matrix of
-   fractional bin weights, one matrix product),
+0. read on the mark's own hop grid: for every hop ``m`` of the mark, the stored frame (four per
+   hop) whose centre is closest to where that hop lies in the recording (:func:`grid_rows`), so
+   neither a start offset by part of a hop nor the drift of a speed change blurs the cells,
+1. re-gridded onto the layer's 144 bins with their edges scaled by ``s`` (fractional bin
+   weights, at most three bins per band),
 2. turned into log energies; the mean of the 5 neighbouring bins is removed from each (what the
    whole frame does: onsets, decays, level), then the mean over 9 hops (what a note does), and
    outliers are clipped, so that mostly the fine ± pattern of the cells is left,
-3. **folded**: observed hop ``h`` is original hop ``h·s``, added into phase ``round(h·s) mod 160``.
-   All repetitions of the 2.56 s frame add up coherently whatever the start offset.
+3. **folded**: hop ``m`` of the mark is added into phase ``m mod 160``. All repetitions of the
+   2.56 s frame add up coherently whatever the start offset.
 
-One candidate costs a matrix product over the spectrogram (about 20 ms per minute of audio), so
-a search over ±5 % in 0.25 % steps costs less than decoding the audio once. The same pass can
+One candidate costs a few gathers over the spectrogram (about 20 ms per minute of audio), so
+a search over ±5 % in 0.25 % steps and four phases costs about as much as decoding the audio. The same pass can
 score windows against a known frame (for the segments of a found mark).
 """
 
@@ -24,13 +27,22 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import uniform_filter1d
 
-from watermark.robust.grid import BANDS, BIN_HI, BIN_HZ, BIN_LO, PERIOD_HOPS, band_edges_hz
+from watermark.robust.grid import (
+    BANDS,
+    BIN_HI,
+    BIN_HZ,
+    BIN_LO,
+    PERIOD_HOPS,
+    PHASES,
+    band_edges_hz,
+)
 
 NORM_HOPS, NORM_BANDS = 9, 5  # local-mean window
 CLIP = 1.5  # natural-log units (about 6.5 dB)
 FLOOR = 1e-7  # band energy (stored units: about -150 dB re a full-scale bin) = silence
 _CHUNK = 8192  # hops per chunk (bounded memory on long files)
 _MARGIN = NORM_HOPS  # hops of context each side of a chunk
+_TAPS = 3  # rfft bins a band can touch (a band is one bin wide times the speed, at most 1.06)
 
 
 @lru_cache(maxsize=256)
@@ -45,11 +57,28 @@ def pool_matrix(speed: float) -> np.ndarray:
     return w
 
 
+@lru_cache(maxsize=256)
+def pool_taps(speed: float) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pool_matrix` as taps: each band reads at most ``_TAPS`` consecutive bins, from
+    ``first[band]`` on with weights ``w[k, band]``. Three gathers instead of a 170 × 144 matrix
+    product per frame (which is almost all zeros)."""
+    w = pool_matrix(speed)
+    first = np.argmax(w > 0, axis=0)
+    first = np.minimum(first, w.shape[0] - _TAPS)
+    taps = np.stack([w[first + k, np.arange(BANDS)] for k in range(_TAPS)])
+    first.setflags(write=False)
+    taps.setflags(write=False)
+    return first, taps
+
+
 def _features(mag: np.ndarray, speed: float) -> np.ndarray:
     """Normalized log band energies (hops, BANDS), float32, for a chunk of stored magnitudes."""
+    first, taps = pool_taps(speed)
     p = mag.astype(np.float32)
     np.square(p, out=p)
-    e = p @ pool_matrix(speed)
+    e = p[:, first] * taps[0]
+    for k in range(1, _TAPS):
+        e += p[:, first + k] * taps[k]
     silent = e < FLOOR
     lg = np.log(np.maximum(e, FLOOR))
     lt = lg - uniform_filter1d(lg, NORM_BANDS, axis=1, mode="nearest")
@@ -57,6 +86,17 @@ def _features(mag: np.ndarray, speed: float) -> np.ndarray:
     np.clip(lt, -CLIP, CLIP, out=lt)
     lt[silent] = 0.0
     return lt
+
+
+def grid_rows(n_rows: int, speed: float, phase: int, phases: int = PHASES) -> np.ndarray:
+    """For every hop ``m`` of the mark's grid that the recording covers, the stored frame
+    (:class:`~watermark.robust.spectrum.Analyzer` rows are ``HOP / phases`` apart) whose centre is
+    closest to it, when the grid starts ``phase / phases`` of a hop into the recording and the
+    recording plays at ``speed``: row ``round((m · phases + phase) / speed)``."""
+    m_max = int(np.floor((n_rows - 0.5) * speed - phase) // phases)
+    m = np.arange(max(m_max + 1, 0))
+    r = np.rint((m * phases + phase) / speed).astype(np.int64)
+    return r[r < n_rows]
 
 
 def _chunks(n: int) -> list[tuple[int, int, int, int]]:
@@ -68,35 +108,50 @@ def _chunks(n: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
-def fold(spec: np.ndarray, speed: float, hops: int | None = None) -> np.ndarray:
-    """Features of the first ``hops`` frames of ``spec`` at ``speed``, folded: (PERIOD_HOPS, BANDS)."""
-    n = spec.shape[0] if hops is None else min(hops, spec.shape[0])
+def fold(
+    spec: np.ndarray,
+    speed: float,
+    phase: int = 0,
+    rows: int | None = None,
+    phases: int = PHASES,
+) -> np.ndarray:
+    """Features of the first ``rows`` stored frames of ``spec``, read on the grid of ``speed``
+    and ``phase`` (:func:`grid_rows`) and folded: (PERIOD_HOPS, BANDS)."""
+    n = spec.shape[0] if rows is None else min(rows, spec.shape[0])
+    sel = grid_rows(n, speed, phase, phases)
     out = np.zeros(PERIOD_HOPS * BANDS, dtype=np.float64)
-    for a, b, lo, hi in _chunks(n):
-        lt = _features(spec[lo:hi], speed)[a - lo : b - lo]
-        phase = np.rint(np.arange(a, b) * speed).astype(np.int64) % PERIOD_HOPS
-        idx = (phase[:, None] * BANDS + np.arange(BANDS)[None, :]).ravel()
+    for a, b, lo, hi in _chunks(sel.size):
+        lt = _features(spec[sel[lo:hi]], speed)[a - lo : b - lo]
+        hop_phase = np.arange(a, b) % PERIOD_HOPS
+        idx = (hop_phase[:, None] * BANDS + np.arange(BANDS)[None, :]).ravel()
         out += np.bincount(idx, weights=lt.ravel(), minlength=PERIOD_HOPS * BANDS)
     return out.reshape(PERIOD_HOPS, BANDS)
 
 
 def window_scores(
-    spec: np.ndarray, speed: float, shift: int, ref: np.ndarray, win_hops: int
+    spec: np.ndarray,
+    speed: float,
+    phase: int,
+    shift: int,
+    ref: np.ndarray,
+    win_rows: int,
+    phases: int = PHASES,
 ) -> np.ndarray:
     """Per-window z-score of the features against the expected hop pattern ``ref``.
 
-    ``ref`` is (PERIOD_HOPS, BANDS) in frame phase; observed hop ``h`` is compared with phase
-    ``(round(h·speed) - shift) mod PERIOD_HOPS``. Windows are ``win_hops`` observed hops long.
+    ``ref`` is (PERIOD_HOPS, BANDS) in frame phase; grid hop ``m`` (read as for :func:`fold`) is
+    compared with phase ``(m - shift) mod PERIOD_HOPS``. Windows are ``win_rows`` stored frames
+    long.
     """
     n = spec.shape[0]
-    nw = -(-n // win_hops)
+    sel = grid_rows(n, speed, phase, phases)
+    nw = -(-n // win_rows)
     num = np.zeros(nw)
     den = np.zeros(nw)
-    for a, b, lo, hi in _chunks(n):
-        lt = _features(spec[lo:hi], speed)[a - lo : b - lo]
-        phase = (np.rint(np.arange(a, b) * speed).astype(np.int64) - shift) % PERIOD_HOPS
-        r = ref[phase]
-        w_of = np.arange(a, b) // win_hops
+    for a, b, lo, hi in _chunks(sel.size):
+        lt = _features(spec[sel[lo:hi]], speed)[a - lo : b - lo]
+        r = ref[(np.arange(a, b) - shift) % PERIOD_HOPS]
+        w_of = sel[a:b] // win_rows
         num += np.bincount(w_of, weights=np.einsum("ij,ij->i", lt, r), minlength=nw)
         den += np.bincount(w_of, weights=np.einsum("ij,ij->i", lt * lt, r * r), minlength=nw)
     return np.where(den > 0, num / np.sqrt(np.maximum(den, 1e-30)), 0.0)

@@ -38,6 +38,7 @@ from watermark.key import WatermarkKey
 RATE = 16000  # internal analysis rate (Hz)
 NFFT = 512  # 32 ms frames
 HOP = 256  # 16 ms hop
+PHASES = 4  # the detector's frames are HOP / PHASES apart (4 ms)
 BIN_HZ = RATE / NFFT  # 31.25 Hz
 F_LO, F_HI = 500.0, 5000.0
 BANDS = 144

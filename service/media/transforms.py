@@ -9,7 +9,10 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
+import av
 import numpy as np
+
+from service.media.encode import h264_stream
 
 
 def transform(
@@ -34,8 +37,6 @@ def transform(
     is the most frames between key frames (streaming platforms use about 2 s; ``None``: x264's
     default of 250 plus scene cuts).
     """
-    import av
-
     end = None if duration_s is None else start_s + duration_s
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin = inp.streams.video[0] if (keep_video and inp.streams.video) else None
@@ -43,15 +44,14 @@ def transform(
         vout: av.VideoStream | None = None
         aout: av.AudioStream | None = None
         if vin is not None:
-            vout = out.add_stream("libx264", rate=vin.average_rate or 30)
-            vout.width = int(round(vin.codec_context.width * scale / 2) * 2)
-            vout.height = int(round(vin.codec_context.height * scale / 2) * 2)
-            vout.pix_fmt = "yuv420p"
-            vout.options = {"crf": str(crf), "preset": "veryfast"}
-            if keyint is not None:
-                if keyint < 1:
-                    raise ValueError("keyint must be at least 1 frame")
-                vout.options = {**vout.options, "g": str(keyint)}
+            vout = h264_stream(
+                out,
+                vin.average_rate or 30,
+                int(round(vin.codec_context.width * scale / 2) * 2),
+                int(round(vin.codec_context.height * scale / 2) * 2),
+                crf=crf,
+                keyint=keyint,
+            )
         if ain is not None:
             astream = out.add_stream(audio_codec, rate=ain.codec_context.sample_rate)
             assert isinstance(astream, av.AudioStream)

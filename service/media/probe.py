@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
 import numpy as np
 
 
@@ -74,8 +75,6 @@ class MediaInfo:
 
 def probe(path: Path, limits: MediaLimits = MediaLimits()) -> MediaInfo:
     """Read a file's streams without decoding them; refuse what breaks a cap."""
-    import av
-
     try:
         with av.open(str(path)) as c:
             v = c.streams.video[0] if c.streams.video else None
@@ -123,8 +122,6 @@ def decode_audio(
     ``limits.max_memory_bytes`` of samples, and with :class:`MediaError` when the stream changes
     its sample rate or channel count midway.
     """
-    import av
-
     blocks: list[np.ndarray] = []
     total = 0
     held = 0
