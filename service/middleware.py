@@ -33,6 +33,9 @@ class BodyTooLarge(HTTPException):
         super().__init__(413, f"request body larger than {max_bytes} bytes")
 
 
+#: ``/v1/`` routes open without a key: the C2PA resolution API's list of algorithms, which its
+#: specification declares without security (a public description of what this service resolves)
+PUBLIC_PATHS = frozenset({"/v1/services/supportedAlgorithms"})
 #: routes that take the asset itself as the body (C2PA's ``byContent``), not a form upload
 RAW_UPLOAD_PATHS = frozenset({"/v1/matches/byContent"})
 #: content types FastAPI never parses as JSON: a media file sent as the body
@@ -229,7 +232,7 @@ class GateMiddleware:
             sys.setrecursionlimit(RECURSION_LIMIT)
         headers = dict(scope.get("headers") or [])
         path: str = scope.get("path", "")
-        if path.startswith("/v1/"):
+        if path.startswith("/v1/") and path not in PUBLIC_PATHS:
             refusal = await self._authenticate(scope, headers)
             if refusal is not None:
                 await refusal(scope, receive, send)

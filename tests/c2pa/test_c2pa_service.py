@@ -278,6 +278,10 @@ def test_resolution_by_content_and_fetch(client: TestClient, made: dict[str, Any
     assert client.get(f"/v1/manifests/{unknown}", headers=vk).status_code == 404
     algs = client.get("/v1/services/supportedAlgorithms", headers=vk).json()
     assert algs == {"watermarks": [{"alg": WATERMARK_ALG}], "fingerprints": [{"alg": PDQ_ALG}]}
+    # the specification declares this one without security: it answers without a key too,
+    # and nothing else under /v1/ does
+    assert client.get("/v1/services/supportedAlgorithms").json() == algs
+    assert client.get(f"/v1/manifests/{mid}").status_code == 401
     schema = client.get("/openapi.json").json()["paths"]
     for p in (
         "/v1/matches/byBinding",
@@ -286,27 +290,6 @@ def test_resolution_by_content_and_fetch(client: TestClient, made: dict[str, Any
         "/v1/services/supportedAlgorithms",
     ):
         assert p in schema
-
-
-def _bare_router_client(svc: Any) -> TestClient:
-    """The resolution routes alone, every caller holding the ``verify`` scope."""
-    from fastapi import FastAPI
-
-    from service.auth import Principal
-    from service.resolution import router
-
-    app = FastAPI()
-    app.state.services = svc
-    app.include_router(router)
-
-    @app.middleware("http")
-    async def as_verifier(request, call_next):  # type: ignore[no-untyped-def]
-        request.scope.setdefault("state", {})["principal"] = Principal(
-            "t", "t", frozenset({"verify"})
-        )
-        return await call_next(request)
-
-    return TestClient(app)
 
 
 def test_audio_generation_wav_and_cli(client: TestClient, tmp_path: Path) -> None:
@@ -358,10 +341,12 @@ def test_audio_generation_wav_and_cli(client: TestClient, tmp_path: Path) -> Non
         [*cli, "label", "read", str(path)], env=env, capture_output=True, text=True
     )
     assert tampered.returncode == 1 and "tampered" in tampered.stdout
-    # the specification's form of byContent: the asset itself as the body, in its media type
-    # (on the routes alone: the service's body gate still treats such bodies as JSON)
-    raw = _bare_router_client(svc).post(
-        "/v1/matches/byContent", content=path.read_bytes(), headers={"content-type": "audio/wav"}
+    # the specification's form of byContent: the asset itself as the body, in its media type,
+    # through the whole service (its body gate takes such a body as an upload)
+    raw = client.post(
+        "/v1/matches/byContent",
+        content=path.read_bytes(),
+        headers={**_key(client, "verify"), "content-type": "audio/wav"},
     )
     assert raw.status_code == 200, raw.text
     mid = receipt["c2pa"]["manifests"][0]["manifest_id"]
