@@ -34,7 +34,6 @@ from service.media import MediaInfo, OverSyncBudget, probe
 from service.media.encode import thumbnail, write_generation
 from service.requests import GenerateRequest
 from service.signals import (
-    GENERATE_PHASES,
     GenerateJob,
     Upload,
     VerifyContext,
@@ -169,13 +168,14 @@ def generate(svc: Services, inp: GenerateRequest) -> GenerateResult:
         job = GenerateJob(svc, inp, record.id, mark_id, media.model, record.created_at, media, work)
         crash_point("generate.pending")
         signals = generate_order()
-        for phase in GENERATE_PHASES:
-            if phase == "stamp":
-                job.files = write_generation(work, job.media, inp.audio_format)
-            for signal in signals:
-                getattr(signal, phase)(job)
-            if phase == "stamp":
-                crash_point("generate.files")
+        for signal in signals:
+            signal.mark(job)
+        job.files = write_generation(work, job.media, inp.audio_format)
+        for signal in signals:
+            signal.stamp(job)
+        crash_point("generate.files")
+        for signal in signals:
+            signal.enrol(job)
         crash_point("generate.indexed")
         if job.files and job.files[0][0] == "video":
             thumbnail(job.files[0][1], final.with_suffix(".thumb.jpg"))

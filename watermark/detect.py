@@ -9,14 +9,12 @@ import numpy as np
 from scipy.ndimage import uniform_filter1d
 
 from watermark.demod import BB_RATE
-from watermark.ecc import bits_to_bytes, crc32, viterbi_decode
 from watermark.frame import (
     CHIP_RATE,
     CHIPS,
     CODED_BITS,
-    MESSAGE_BITS,
-    PAYLOAD_BYTES,
     PERIOD_S,
+    decode_payloads,
     frame_chips,
     frame_layout,
 )
@@ -127,13 +125,7 @@ def _decode(folded: np.ndarray, key: WatermarkKey, cands: list[_Candidate]) -> l
         z = folded[(cand.shift + OS * lay.data_pos) % FOLD]
         d = (z * np.conj(lay.pn[lay.data_pos]) * np.exp(-1j * cand.phase)).real
         soft[i] = np.bincount(lay.data_bit, weights=d, minlength=soft.shape[1])
-    bits = viterbi_decode(soft, MESSAGE_BITS)
-    out: list[bytes | None] = []
-    for row in bits:
-        msg = bits_to_bytes(row)
-        pay, crc = msg[:PAYLOAD_BYTES], msg[PAYLOAD_BYTES:]
-        out.append(pay if crc32(pay) == crc else None)
-    return out
+    return decode_payloads(soft)
 
 
 def _window_z(y: np.ndarray, ref: np.ndarray, shift: int, phase: float, win: int) -> np.ndarray:

@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from watermark.ecc import RATE, bytes_to_bits, conv_encode, crc32
+from watermark.ecc import RATE, bits_to_bytes, bytes_to_bits, conv_encode, crc32, viterbi_decode
 from watermark.errors import WatermarkError
 from watermark.key import WatermarkKey
 
@@ -71,6 +71,17 @@ def coded_bits(payload: bytes) -> np.ndarray:
     """The 306 coded bits (0/1) for ``payload``: conv-encoded payload + CRC-32."""
     payload = check_payload(payload)
     return conv_encode(bytes_to_bits(payload + crc32(payload)))
+
+
+def decode_payloads(soft: np.ndarray) -> list[bytes | None]:
+    """The inverse of :func:`coded_bits` for soft decisions ``(n, CODED_BITS)``: each row's
+    payload, or None where the CRC-32 does not check."""
+    out: list[bytes | None] = []
+    for row in viterbi_decode(soft, MESSAGE_BITS):
+        msg = bits_to_bytes(row)
+        pay, crc = msg[:PAYLOAD_BYTES], msg[PAYLOAD_BYTES:]
+        out.append(pay if crc32(pay) == crc else None)
+    return out
 
 
 def frame_chips(key: WatermarkKey, payload: bytes) -> np.ndarray:

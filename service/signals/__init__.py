@@ -18,10 +18,8 @@ import re
 from typing import TypeVar
 
 from service.signals.base import (
-    GENERATE_PHASES,
     Claim,
     GenerateJob,
-    GeneratePhase,
     Outcome,
     Signal,
     SignalResult,
@@ -101,10 +99,8 @@ def fields(template: str) -> set[str]:
 
 
 __all__ = [
-    "GENERATE_PHASES",
     "Claim",
     "GenerateJob",
-    "GeneratePhase",
     "Outcome",
     "Signal",
     "SignalResult",

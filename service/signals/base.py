@@ -161,11 +161,6 @@ class GenerateJob:
                 log.exception("could not undo %s of generation %s", what, self.mark_hex)
 
 
-GeneratePhase = Literal["mark", "stamp", "enrol"]
-#: The generate-side phases in the order the pipeline runs them.
-GENERATE_PHASES: tuple[GeneratePhase, ...] = ("mark", "stamp", "enrol")
-
-
 class Signal(ABC):
     """A provenance signal (see the module docstring).
 

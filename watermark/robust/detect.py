@@ -34,8 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from watermark.ecc import bits_to_bytes, crc32, viterbi_decode
-from watermark.frame import CODED_BITS, MESSAGE_BITS, PAYLOAD_BYTES
+from watermark.frame import CODED_BITS, decode_payloads
 from watermark.key import WatermarkKey
 from watermark.robust.features import fold, window_scores
 from watermark.robust.grid import (
@@ -184,13 +183,7 @@ def _decode(key: WatermarkKey, cands: list[_Cand]) -> list[bytes | None]:
         cells = rolled.reshape(CELLS_T, HOPS_PER_CELL, BANDS).sum(axis=1).ravel()
         v = cells[data] * lay.chips[data]
         soft[i] = np.bincount(lay.data_bit[data], weights=v, minlength=CODED_BITS)
-    bits = viterbi_decode(soft, MESSAGE_BITS)
-    out: list[bytes | None] = []
-    for row in bits:
-        msg = bits_to_bytes(row)
-        pay, crc = msg[:PAYLOAD_BYTES], msg[PAYLOAD_BYTES:]
-        out.append(pay if crc32(pay) == crc else None)
-    return out
+    return decode_payloads(soft)
 
 
 def _log_sf(z: float) -> float:
