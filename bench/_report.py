@@ -31,3 +31,15 @@ def write_section(part: str, title: str, command: str, body: str) -> Path:
         f"## {title}\n\nCommand: `{command}`  \nMachine: {machine()}  \nDate: {now}\n\n{body}\n"
     )
     return path
+
+
+def replace_subsection(path: Path, heading: str, title: str, lines: list[str]) -> Path:
+    """Rewrite only the ``title`` subsection (up to the next ``### ``) of the results file
+    ``path``, which starts with ``heading`` when it is new."""
+    text = path.read_text() if path.is_file() else heading + "\n\n"
+    head, sep, rest = text.partition(title)
+    tail = ""
+    if sep and "\n### " in rest:
+        tail = rest[rest.index("\n### ") :]
+    path.write_text(head.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + tail)
+    return path

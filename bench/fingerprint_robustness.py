@@ -86,9 +86,12 @@ REFRAME: dict[str, tuple[str, list[str], float]] = {
     "side-by-side split screen": ("SPLIT:h", [], 12.0),
     "top-bottom split screen": ("SPLIT:v", [], 12.0),
     "caption bar 25 % of the height": ("CAPTION:0.25", [], 12.0),
-    "logo 25 % of the frame": ("LOGO:0.5", [], 12.0),
+    "logo 25 % of the frame": ("LOGO:0.5:frame", [], 12.0),
+    "logo 160 px wide": ("LOGO:0.5", [], 12.0),
 }
 ALL_TRANSFORMS = {**TRANSFORMS, **REFRAME}
+#: rows added after the others, whose excerpts come from a generator of their own
+LATE_ROWS = {"logo 160 px wide"}
 
 
 def applies(name: str, width: int, height: int) -> bool:
@@ -114,8 +117,9 @@ def graph(vf: str, out: Path) -> tuple[list[str], str]:
     """Extra inputs and the filter graph (ending in ``[v]``) of a ``KIND:…`` transform.
 
     Input 0 is the excerpt; input 1 is the logo image or the unrelated video (:data:`OTHER`).
-    ``LOGO:f``: a still test pattern ``f`` of the width wide (and as tall, in the frame's
-    aspect) in the top-right corner. ``CAPTION:f``: a near-opaque dark bar over the bottom ``f``
+    ``LOGO:f``: a still 16:9 test pattern 320·``f`` pixels wide in the top-right corner
+    (small, ``f`` = 0.12: 38 px; large, 0.35: 112 px); ``LOGO:f:frame``: the pattern ``f`` of
+    the frame's width and height (0.5: a quarter of the frame). ``CAPTION:f``: a near-opaque dark bar over the bottom ``f``
     of the height. ``PIP:s:bg``: the excerpt scaled by ``s`` over ``bg`` (``video``: the unrelated
     video, inset bottom-right; ``flat``: grey, inset top-left; ``blur``: the excerpt itself
     blurred, inset centred). ``SPLIT:h``/``SPLIT:v``: the excerpt beside (left of) or above an
@@ -127,8 +131,10 @@ def graph(vf: str, out: Path) -> tuple[list[str], str]:
         logo = out.with_name("logo.png")
         if not logo.exists():
             ffmpeg(["-f", "lavfi", "-i", "testsrc2=size=320x180", "-frames:v", "1", str(logo)])
+        # in scale2ref, main_w is the logo's own width (320) and iw the frame's
+        size = f"iw*{frac}:h=ih*{frac}" if args[1:] == ["frame"] else f"main_w*{frac}:h=ow/mdar"
         g = (
-            f"[1:v][0:v]scale2ref=w=main_w*{frac}:h=ow/mdar[logo][base];"
+            f"[1:v][0:v]scale2ref=w={size}[logo][base];"
             "[base][logo]overlay=W-w-W*0.03:H*0.04:shortest=1[v]"
         )
         return ["-loop", "1", "-i", str(logo)], g
@@ -277,6 +283,7 @@ def run(
     width, height = (640, 360) if quick else (854, 480)
     excerpt = 8.0 if quick else 12.0
     rng = np.random.default_rng(7)
+    late_rng = np.random.default_rng(8)
     if work is None:
         work = Path(tempfile.mkdtemp(prefix="fpbench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -319,7 +326,9 @@ def run(
     for vid, path, dur in sources:
         for name, (vf, extra, length) in ALL_TRANSFORMS.items():
             length = min(length if length < 12.0 else excerpt, dur - 1.0)
-            start = float(np.round(rng.uniform(0, max(0.0, dur - length - 0.5)) * 30) / 30)
+            # rows added later draw from their own generator: the others keep their excerpts
+            draw = late_rng if name in LATE_ROWS else rng
+            start = float(np.round(draw.uniform(0, max(0.0, dur - length - 0.5)) * 30) / 30)
             if not (_selected(vid, only_sources) and _selected(name, only_transforms)):
                 continue
             if not applies(name, *sizes[vid]):
@@ -456,8 +465,9 @@ def run(
         f"|offset error| ≤ {TOLERANCE_S} s. Queries are fingerprinted as `fingerprint_query` does "
         f"({QUERY_SAMPLE_FPS:g} frames/s plus frames where the picture moves), sources at "
         "1 frame/s + scene cuts; default thresholds (31 bits anchor, 48 bits vote). "
-        "Logos are a still test-pattern image (small: 12 % of the width, large: 35 %) in the "
-        "top-right corner. Picture-in-picture and split screens put the excerpt beside an "
+        "Logos are a still test-pattern image in the top-right corner: small 38 px wide, "
+        "large 112 px, '160 px' 160 px wide (on 640-wide frames: 6 %, 17.5 %, 25 % of the "
+        "width), and '25 % of the frame' half the frame's width and height. Picture-in-picture and split screens put the excerpt beside an "
         "unrelated, unregistered procedural video.",
         "",
         "| transform | recall@1 (offset ±0.5 s) | queries | median offset error |",
@@ -553,6 +563,11 @@ def window_table(n_clips: int = 6, n_unrelated: int = 400) -> str:
         "4:5 centred": recut(0.8),
         "9:16 15 % left": recut(9 / 16, -0.15),
         "9:16 15 % right": recut(9 / 16, 0.15),
+        # large overlays: the part of the frame the query hashes (the bar cut off as a dark
+        # bar; the half a quarter-frame corner logo leaves)
+        "caption bar 25 %": lambda a: a[:, : round(h * 0.75)],
+        "top-right logo 25 %": lambda a: a[:, :, : w // 2],
+        "top-left logo 25 %": lambda a: a[:, :, w // 2 :],
     }
     rows_q: dict[str, list[np.ndarray]] = {}
     for name, fn in copies.items():

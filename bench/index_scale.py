@@ -15,27 +15,41 @@
    search at this size) and on embedded milvus-lite (``BIN_FLAT``, ``HAMMING`` range search).
    Milvus's memory is the resident memory of its server process after loading.
 
+4. **Shared memory** (``--shared-memory``, 10 M rows on SQLite): resident memory of 1 and of 2
+   worker processes holding the local index, first each with its own in-memory copy (loaded
+   from the saved ``.npz``), then mapping one shared file (``shared=True``). Each worker opens the
+   index, runs the same 60-frame query (the matches must agree across all runs), reads every
+   page of its index (so nothing is left on disk), and then holds still while its memory is read
+   from ``/proc/<pid>/smaps_rollup``: PSS (shared pages divided among the processes mapping them:
+   the sum is what the machine really spends) and RSS (shared pages counted in every process).
+   This mode rewrites only its own subsection of the results file.
+
 Rows are random 256-bit codes, 40 per video (20 s, full frame and central region), written
 straight into a migrated store.
 
-Run: ``python -m bench.index_scale [--big] [--postgres URL] [--no-milvus]``; writes
+Run: ``python -m bench.index_scale [--big] [--postgres URL] [--no-milvus]``, and
+``python -m bench.index_scale --shared-memory [--rows N] [--store FILE]``; writes
 ``bench/results/index_scale.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sqlite3
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -43,10 +57,11 @@ import numpy.typing as npt
 import psycopg
 from sqlalchemy import func, select
 
-from bench._report import write_section
-from bench.procstat import rss_mb, tree
+from bench._report import RESULTS, replace_subsection, write_section
+from bench.procstat import rss_mb, smaps_mb, tree
 from provenance.fingerprint import FingerprintIndex, VideoFingerprint
 from provenance.fingerprint import feed as feed_module
+from provenance.fingerprint.mih import mih_key_bits
 from provenance.fingerprint.models import FingerprintFrame, FingerprintVideo
 from provenance.registry.db import make_engine, session_factory
 from provenance.registry.migrate import upgrade
@@ -310,7 +325,209 @@ def propagation_and_engines(
     return lines
 
 
+SHARED_TITLE = "### Shared memory across the workers of one machine"
+
+
+def _worker(url: str, index_path: str, shared: bool) -> None:
+    """One worker: open the index, answer the query, read every page, report, wait for stdin."""
+    faiss.omp_set_num_threads(1)
+    t0 = time.perf_counter()
+    index = FingerprintIndex(url, index_path, shared=shared)
+    opened = time.perf_counter() - t0
+    q = query_of_store(url, np.random.default_rng(SEED))
+    matches = [m.video_id for m in index.search(q)]
+    search_ms = median_ms(lambda: index.search(q), 5)
+    mapped = index.warm()
+    print(
+        json.dumps(
+            {
+                "open_s": opened,
+                "loaded_from": index.loaded_from,
+                "kind": index.kind,
+                "frames": index.n_frames,
+                "matches": matches,
+                "search_ms": search_ms,
+                "mapped_mb": mapped / 2**20,
+            }
+        ),
+        flush=True,
+    )
+    sys.stdin.readline()
+    index.close()
+
+
+def _start(url: str, index_path: Path, shared: bool) -> subprocess.Popen[str]:
+    cmd = [sys.executable, "-m", "bench.index_scale", "--worker", url, str(index_path)]
+    return subprocess.Popen(
+        [*cmd, *(["--shared"] if shared else [])],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+
+
+@dataclass
+class WorkersRun:
+    """Summed memory of a set of workers (MB) and each worker's report."""
+
+    pss: float
+    rss: float
+    private: float
+    reports: list[dict[str, Any]]
+
+
+def _workers(url: str, index_path: Path, shared: bool, count: int) -> WorkersRun:
+    """Start ``count`` workers together; once all are ready, their summed PSS and RSS (MB)."""
+    procs = [_start(url, index_path, shared) for _ in range(count)]
+    try:
+        reports = []
+        for p in procs:
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            if not line:
+                raise RuntimeError(f"worker {p.pid} exited with {p.wait()}")
+            reports.append(json.loads(line))
+        time.sleep(1.0)
+        mem = [smaps_mb(p.pid) for p in procs]
+    finally:
+        for p in procs:
+            if p.stdin is not None:
+                p.stdin.write("\n")
+                p.stdin.close()
+        for p in procs:
+            p.wait(timeout=120)
+    return WorkersRun(
+        pss=sum(m.get("Pss", 0.0) for m in mem),
+        rss=sum(m.get("Rss", 0.0) for m in mem),
+        private=sum(m.get("Private_Dirty", 0.0) for m in mem),
+        reports=reports,
+    )
+
+
+def shared_file_bytes(n: int) -> int:
+    """Size model of a shared index file of ``n`` rows (multi-index hash above 1 M rows)."""
+    offsets = 7 * 4 * ((1 << mih_key_bits(n)) + 1) if n > 1_000_000 else 0
+    return 76 * n + offsets
+
+
+def shared_memory(url: str, work: Path, n: int) -> list[str]:
+    """Memory of 1 and 2 workers, each with a private copy and sharing one mapped file."""
+    rows: list[str] = []
+    matches: set[str] = set()
+    results: dict[tuple[bool, int], WorkersRun] = {}
+    builds: dict[bool, float] = {}
+    for shared in (False, True):
+        path = work / ("shared.npz" if shared else "private.npz")
+        t0 = time.perf_counter()
+        first = _workers(url, path, shared, 1)  # builds the file from the store
+        builds[shared] = time.perf_counter() - t0
+        for count in (1, 2):
+            res = _workers(url, path, shared, count)
+            results[shared, count] = res
+            for r in res.reports:
+                matches.add(json.dumps(r["matches"]))
+            print(f"shared={shared} workers={count}: {res}", file=sys.stderr)
+        del first
+    if len(matches) != 1:
+        raise AssertionError(f"workers disagree: {matches}")
+    rep = results[True, 1].reports[0]
+    file_mb = (work / "shared.map").stat().st_size / 2**20
+    rows += [
+        SHARED_TITLE,
+        "",
+        f"Command: `python -m bench.index_scale --shared-memory --rows {n}`. {n:,} frame rows "
+        f"({n // PER_VIDEO:,} videos) on SQLite, local backend ({rep['kind']}). "
+        f"Shared file: {file_mb:,.0f} MB. Every worker returned the same matches for the "
+        f"60-frame query ({json.loads(next(iter(matches)))}).",
+        "",
+        "| layout | workers | PSS, all workers | RSS, all workers | private (anonymous) | "
+        "2 workers / 1 (PSS) | open | 60-frame query |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for shared in (False, True):
+        one = results[shared, 1].pss
+        for count in (1, 2):
+            res = results[shared, count]
+            r0 = res.reports[0]
+            ratio = f"{res.pss / one:.2f}×" if count == 2 else ""
+            rows.append(
+                f"| {'one shared mapped file' if shared else 'private copy per worker'} | "
+                f"{count} | {res.pss:,.0f} MB | {res.rss:,.0f} MB | "
+                f"{res.private:,.0f} MB | {ratio} | {r0['open_s']:.1f} s "
+                f"({r0['loaded_from']}) | {r0['search_ms']:.0f} ms |"
+            )
+    model = shared_file_bytes(n) / 2**20
+    rows += [
+        "",
+        f"Building the index from the store (first worker, nothing saved yet): private "
+        f"{builds[False]:.0f} s, shared {builds[True]:.0f} s. RSS counts every mapped page in "
+        "every process that maps it, so it doubles with two workers whichever the layout; PSS "
+        "splits shared pages among their processes and its sum is the machine's memory.",
+        "",
+        f"File size model (76 bytes per row: 32 of hash, 8 of id, 7 × 4 of multi-index hash row "
+        f"lists, 4 of video key, 4 of time; plus 7 × 4 × 2^key_bits bytes of offsets): "
+        f"{model:,.0f} MB at {n:,} rows against {file_mb:,.0f} MB measured. 10 M registered "
+        f"frames: the reference windows store about 10 rows per landscape frame, so about "
+        f"100 M rows, a {shared_file_bytes(100_000_000) / 2**30:.1f} GB shared file once per "
+        "machine, plus each worker's private part.",
+    ]
+    return rows
+
+
+MILVUS_TITLE = "### Local and Milvus side by side at scale"
+
+
+def milvus_scale(url: str, work: Path, n: int) -> list[str]:
+    """60-frame query time and memory at ``n`` rows: the shared local index in a worker process,
+    and milvus-lite (``BIN_FLAT``) filled from the store by this process."""
+    from provenance.fingerprint.milvus_index import MilvusHashIndex
+
+    _workers(url, work / "fp.npz", True, 1)  # builds the shared file
+    local = _workers(url, work / "fp.npz", True, 1)
+    q = query_of_store(url, np.random.default_rng(SEED))  # the workers' query
+    before = rss_mb(os.getpid())
+    engine = MilvusHashIndex(str(work / "milvus.db"))
+    t0 = time.perf_counter()
+    remote = FingerprintIndex(url, backend=engine)
+    fill = time.perf_counter() - t0
+    got = [m.video_id for m in remote.search(q)]
+    remote_q = median_ms(lambda: remote.search(q), 5)
+    server_mb = sum(rss_mb(p) for p in tree(os.getpid()) if p != os.getpid())
+    worker_mb = rss_mb(os.getpid()) - before - server_mb
+    remote.close()
+    engine.close()
+    want = local.reports[0]["matches"]
+    r0 = local.reports[0]
+    return [
+        MILVUS_TITLE,
+        "",
+        f"Command: `python -m bench.index_scale --milvus-scale --rows {n}`. {n:,} frame rows on "
+        f"SQLite; the same 60-frame query on both engines "
+        f"({'same matches' if got == want else f'DIFFERENT matches: {got} vs {want}'}: {want}).",
+        "",
+        "| engine | 60-frame query, median | memory | fill from the store |",
+        "|---|---|---|---|",
+        f"| local, shared file ({r0['kind']}) | {r0['search_ms']:.0f} ms | {local.pss:,.0f} MB "
+        f"PSS for one worker (file {r0['mapped_mb']:,.0f} MB, once per machine) | "
+        "see the shared-memory table |",
+        f"| milvus-lite (BIN_FLAT, HAMMING range) | {remote_q:,.0f} ms | {server_mb:,.0f} MB in "
+        f"the Milvus server + {max(worker_mb, 0):,.0f} MB per worker (video key and time) | "
+        f"{fill:,.0f} s |",
+    ]
+
+
+def _replace_subsection(title: str, lines: list[str]) -> Path:
+    """Rewrite only the ``title`` subsection of ``bench/results/index_scale.md``."""
+    return replace_subsection(
+        RESULTS / "index_scale.md", "## Fingerprint index at scale", title, lines
+    )
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--worker":
+        _worker(sys.argv[2], sys.argv[3], "--shared" in sys.argv[4:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", action="store_true", help="also measure staleness at 10 M rows")
     parser.add_argument("--postgres", help="PostgreSQL server URL (a database is created)")
@@ -318,7 +535,35 @@ def main() -> None:
         "--big-postgres", action="store_true", help="with --big, 10 M rows on PostgreSQL too"
     )
     parser.add_argument("--no-milvus", action="store_true", help="skip the Milvus engine")
+    parser.add_argument(
+        "--shared-memory", action="store_true", help="only the shared-memory measurement"
+    )
+    parser.add_argument(
+        "--milvus-scale", action="store_true", help="only local vs Milvus at --rows rows"
+    )
+    parser.add_argument(
+        "--rows", type=int, default=10_000_000, help="rows for --shared-memory, --milvus-scale"
+    )
+    parser.add_argument("--store", help="an existing SQLite store filled with --rows rows")
     args = parser.parse_args()
+    if args.shared_memory or args.milvus_scale:
+        with tempfile.TemporaryDirectory(prefix="index-shm-") as tmp:
+            url = f"sqlite:///{args.store}" if args.store else f"sqlite:///{Path(tmp) / 's.db'}"
+            if not args.store:
+                upgrade(url)
+                fill_sqlite(url, args.rows, np.random.default_rng(SEED))
+            load = os.getloadavg()[0]
+            title = SHARED_TITLE if args.shared_memory else MILVUS_TITLE
+            mode = shared_memory if args.shared_memory else milvus_scale
+            lines = mode(url, Path(tmp), args.rows)
+        lines += [
+            "",
+            f"Load average (1 min): {load:.1f} at the start, {os.getloadavg()[0]:.1f} "
+            "at the end (memory figures do not depend on it).",
+        ]
+        print("\n".join(lines))
+        print(f"wrote {_replace_subsection(title, lines)}", file=sys.stderr)
+        return
     # one thread per search, as a service worker runs it
     faiss.omp_set_num_threads(1)
     rng = np.random.default_rng(SEED)

@@ -29,3 +29,17 @@ def rss_mb(pid: int) -> float:
                 if line.startswith("VmRSS:"):
                     total += int(line.split()[1])
     return total / 1024
+
+
+def smaps_mb(pid: int) -> dict[str, float]:
+    """Memory of one process from ``/proc/<pid>/smaps_rollup``, in MB: ``Rss`` (every resident
+    page it maps, shared ones counted in full), ``Pss`` (each shared page divided by the number
+    of processes mapping it: the sum over processes is the machine's real use),
+    ``Shared_Clean``, ``Private_Clean`` and ``Private_Dirty`` (anonymous memory of its own)."""
+    out: dict[str, float] = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 3 and parts[2] == "kB":
+                out[parts[0].rstrip(":")] = int(parts[1]) / 1024
+    return out

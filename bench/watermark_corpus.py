@@ -144,6 +144,7 @@ def write_section(name: str, body: str) -> None:
         "layers",
         "layers_rows",
         "quality",
+        "robust_diag",
         "false_positives",
         "false_positives_rerun",
         "speed",

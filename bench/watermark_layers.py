@@ -33,6 +33,7 @@ from scipy import signal
 from bench.watermark_corpus import KINDS, ROOT, corpus, ensure_tools, make_clip, write_section
 from bench.watermark_robustness import FF, _limiter, _run
 from watermark import Detection, WatermarkKey, detect_file, embed
+from watermark.robust import DEFAULT_ROBUST_STRENGTH_DB
 
 SR = 48000
 # (row id, label, bar): bar "99" = issue bar (≥ 99 %), "report" = reported only
@@ -200,7 +201,7 @@ def main() -> None:
     ap.add_argument("--clips", type=int, default=100)
     ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     ap.add_argument("--seed-offset", type=int, default=1000, help="0 = the tuning seeds")
-    ap.add_argument("--robust-strength-db", type=float, default=-20.0)
+    ap.add_argument("--robust-strength-db", type=float, default=DEFAULT_ROBUST_STRENGTH_DB)
     ap.add_argument("--no-write", action="store_true", help="print only (strength sweeps)")
     ap.add_argument("--rows", default="", help="comma-separated row ids (default: all rows)")
     args = ap.parse_args()
@@ -275,22 +276,24 @@ def main() -> None:
     if args.no_write:
         print(f"robust strength {args.robust_strength_db:g} dB\n" + body + "\n\n" + "\n".join(qual))
         return
-    if subset:
-        write_section("layers_rows", body)
-        print(body)
-        return
-    write_section("layers", body)
     qbody = "\n".join(
         [
             "### Robust layer: imperceptibility",
             "",
             "SNR of the robust mark alone (host vs host + robust layer, full band) and wide-band "
             "PESQ (ITU-T P.862.2, PyPI `pesq`, 16 kHz mono mix) of marked vs original speech, on the "
-            "clips of the table above. Bars: SNR ≥ 35 dB on music, PESQ ≥ 4.3 on speech.",
+            f"{n} clips of the table above (robust layer at {args.robust_strength_db:g} dB). "
+            "Bars: SNR ≥ 35 dB on music, PESQ ≥ 4.3 on speech.",
             "",
             *qual,
         ]
     )
+    if subset:
+        write_section("layers_rows", body)
+        write_section("quality", qbody)
+        print(body + "\n\n" + qbody)
+        return
+    write_section("layers", body)
     write_section("quality", qbody)
     _plot(plot, n, ROOT / "bench" / "watermark_layers.png")
     print(body + "\n\n" + qbody)

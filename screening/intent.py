@@ -323,7 +323,7 @@ def what_for(
     left_s = left.rstrip()
     left_n = left_s + " " if left_s else ""
     right_s = right.lstrip()
-    if who in ("public", "nogo", "private"):
+    if who in ("public", "nogo", "private", "named_unknown"):
         right_s = strip_honorific(right_s)  # "周杰伦老师的声音", "米津玄師さんの声"
     if who in ("self", "role", "unknown_source"):
         # the span itself carries the intent ("clone my voice", "pretend to be a bank officer")
@@ -440,7 +440,7 @@ _CLONE_RIGHT_MULTI = re.compile(
     r"^\s*(?:の|의|的)?\s*"
     + _alt("voice_right")
     + r"\s*(?:で|を\s*(?:クローン|真似|まね|再現|使|コピー|"
-    r"合成)|に似せ|そっくり|みたい|っぽ|로|으로|(?:를|을)?\s*(?:복제|흉내|따라\s*해|써서|사용|이용|합성)|을\s*(?:복제|흉내|"
+    r"合成)|に似せ|そっくり|みたい|っぽ|로|으로|그대로|똑같이|비슷하게|(?:를|을)?\s*(?:복제|흉내|따라\s*해|써서|사용|이용|합성)|을\s*(?:복제|흉내|"
     r"사용|이용)|랑\s*똑같|과\s*똑같|와\s*똑같|처럼|하고\s*똑같)"
     r"|^\s*(?:の|的)?(?:そっくり|みたい|っぽい|风)(?:な|の)?(?:声|歌声)"
     r"|^\s*(?:처럼|같이|랑\s*똑같이|와\s*똑같이|과\s*똑같이)\s*(?:말|노래|불러|읽)"

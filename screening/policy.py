@@ -39,6 +39,7 @@ WHOS = (
     "unnamed_nogo",
     "unnamed_public",
     "unnamed_vague",
+    "named_unknown",
     "private",
     "role",
     "unknown_source",

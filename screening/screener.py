@@ -21,6 +21,7 @@ from screening import intent, lexicon
 from screening.consent import ConsentEntry, ConsentRegistry
 from screening.decoding import decode_spans
 from screening.errors import BadPrompt
+from screening.names import find_named_unknown
 from screening.normalization import Normalized, normalize, render, span_obfuscations
 from screening.policy import TIERS, Facts, Policy, Rule
 from screening.registry import Identity, IdentityRegistry, NameHit
@@ -49,7 +50,9 @@ _METHOD_OBFUSCATION = {
     "separator": {"separator"},
 }
 _NO_SUGGESTION = frozenset({"FRAUD_IMPERSONATION", "DETECTION_EVASION", "FRAUD_CONTEXT"})
-_PUBLIC_WHO = frozenset({"public", "nogo", "unnamed_public", "unnamed_vague", "unnamed_nogo"})
+_PUBLIC_WHO = frozenset(
+    {"public", "nogo", "unnamed_public", "unnamed_vague", "unnamed_nogo", "named_unknown"}
+)
 _MAX_TARGETS = 2000  # markers are private-use characters U+E000–U+F8FF
 _DECLARED = re.compile(r"verified|enrolled|registered|已验证|认证|验证过|已录入|已注册")
 _SINGING = re.compile(
@@ -253,7 +256,7 @@ class Screener:
         decision = self._screen_rules(prompt, tier, user_id)
         decoded = decode_spans(prompt) if len(prompt) <= self.max_chars else None
         if decoded is not None:
-            other = self._screen_rules(decoded, tier, user_id)
+            other = self._screen_rules(decoded, tier, user_id, encoded=True)
             if _SEVERITY[other.action] > _SEVERITY[decision.action]:
                 decision = replace(
                     other,
@@ -281,7 +284,10 @@ class Screener:
         msg = self.policy.message(
             "SEMANTIC_MATCH", lang, score=f"{v.score:.2f}", neighbours=summarize(v.neighbours)
         )
-        named = any(m.id in self.registry.by_id for m in decision.matched)
+        named = any(
+            m.id in self.registry.by_id or m.kind in ("named_unknown", "unnamed_public")
+            for m in decision.matched
+        )
         action, rule = (
             ("deny", "semantic-stage-named")
             if v.certain and named
@@ -316,7 +322,10 @@ class Screener:
             rewrite=" ".join(text.split())
         )
 
-    def _screen_rules(self, prompt: str, tier: str, user_id: str | None) -> Decision:
+    def _screen_rules(
+        self, prompt: str, tier: str, user_id: str | None, *, encoded: bool = False
+    ) -> Decision:
+        """The rules' decision; ``encoded``: ``prompt`` is the decoded reading of an encoded one."""
         if not isinstance(prompt, str):
             raise BadPrompt(f"prompt must be text, not {type(prompt).__name__}")
         if tier not in TIERS:
@@ -329,7 +338,7 @@ class Screener:
         norm = normalize(prompt)
         targets, marked = self._targets(norm)
         clean = intent.fold_variants(norm.clean)
-        ctx = self._bind(targets, intent.fold_variants(marked), clean)
+        ctx = self._bind(targets, intent.fold_variants(marked), clean, encoded=encoded)
         use = (
             "endorsement"
             if "endorsement" in ctx
@@ -352,8 +361,16 @@ class Screener:
                 decision = _with_action(decision, str(second), lang)
         return decision
 
-    def _bind(self, targets: list[_Target], marked: str, clean: str) -> frozenset[str]:
-        """Set each target's intent (``what``) and return the prompt's context flags."""
+    def _bind(
+        self, targets: list[_Target], marked: str, clean: str, *, encoded: bool = False
+    ) -> frozenset[str]:
+        """Set each target's intent (``what``) and return the prompt's context flags.
+
+        ``encoded``: the text is the decoded reading of a prompt that hid something in base64,
+        hex, percent-encoding or reversed text. A person named there, in a prompt that asks for
+        a voice ("use that person's voice: QXJpYW5h…"), is the voice asked for: nobody encodes
+        a name they only mention.
+        """
         ctx = frozenset(intent.contexts(clean))
         gclone = intent.global_clone_cue(clean)
         mctx = intent.mention_context(clean)
@@ -378,6 +395,10 @@ class Screener:
         if impersonated and "fraud" not in ctx and intent.is_call(clean):
             # a private person's or an official's voice on a call or voice message deceives
             ctx = ctx | {"fraud"}
+        if encoded and intent.has_voice_cue(clean):
+            for t in targets:
+                if t.who in _PUBLIC_WHO and t.what == "mention":
+                    t.what = "clone"
         pronoun = intent.pronoun_clone(marked) and not mctx
         for t in targets:
             if t.who == "role" and not t.posed and "fraud" not in ctx:
@@ -442,11 +463,23 @@ class Screener:
         marked, cmap = render(units, markers)
         # unnamed targets found by phrase in the marked text
         extra: list[tuple[int, int, _Target]] = []
-        for span in intent.find_unnamed(marked)[: _MAX_TARGETS - len(named)]:
+        spans = intent.find_unnamed(marked)
+
+        def capitalized(a: int, b: int) -> bool:
+            span = _clean_span_to_original(norm, cmap, a, b)
+            return span is not None and norm.original[span[0] : span[0] + 1].isupper()
+
+        if deep:  # a name nobody registered, with a voice word hanging on it
+            for span in find_named_unknown(marked, capitalized):
+                if all(span.end <= o.start or span.start >= o.end for o in spans):
+                    spans.append(span)
+        for span in spans[: _MAX_TARGETS - len(named)]:
             if any(0xE000 <= ord(c) <= 0xF8FF for c in span.text):
                 continue
             t = _Target(span.who, text=span.text, method="phrase", posed=span.posed)
             t.span = _clean_span_to_original(norm, cmap, span.start, span.end)
+            if span.who == "named_unknown" and t.span is not None:
+                t.text = norm.original[t.span[0] : t.span[1]]  # as written, not lower case
             extra.append((span.start, span.end, t))
         if not extra:
             return named, marked
@@ -576,7 +609,7 @@ class Screener:
                 desc = self.policy.descriptor(kind, p.gender, lang)
             elif t.who in ("unnamed_public", "unnamed_vague", "unnamed_nogo"):
                 desc = self.policy.descriptor("unnamed", "x", lang)
-            elif t.who == "private":
+            elif t.who in ("private", "named_unknown"):
                 desc = self.policy.descriptor("private", "x", lang)
             else:
                 continue

@@ -21,6 +21,7 @@ Train with ``python -m screening.semantic`` (writes ``screening/data/semantic_he
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -29,6 +30,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+
+from screening.intent import fold_variants, has_voice_cue
+from screening.normalization import normalize
 
 __all__ = ["DEFAULT_HEAD", "E5Encoder", "Encoder", "SemanticStage", "SemanticVerdict", "available"]
 
@@ -117,9 +121,13 @@ def _read(path: Path) -> list[dict[str, Any]]:
 
 
 def _fit(
-    x: np.ndarray, y: np.ndarray, l2: float = 1e-3, steps: int = 600
+    x: np.ndarray, y: np.ndarray, l2: float = 1e-5, steps: int = 4000
 ) -> tuple[np.ndarray, float]:
-    """L2-regularized logistic regression by full-batch gradient descent (deterministic)."""
+    """L2-regularized logistic regression by full-batch gradient descent (deterministic).
+
+    ``l2`` and ``steps`` were chosen on out-of-fold scores of the training rows (recall at 5 %
+    benign flagged: 0.55 with 1e-3 / 600 steps, 0.69 with 1e-4 / 2,000, 0.73 with 1e-5 / 4,000).
+    """
     w = np.zeros(x.shape[1], dtype=np.float64)
     b = 0.0
     lr = 2.0
@@ -133,48 +141,80 @@ def _fit(
     return w.astype(np.float32), float(b)
 
 
+def fold_of(row: dict[str, Any], folds: int) -> int:
+    """The cross-validation fold of a labelled row: by template family, so that no family is
+    on both sides (hand-written rows, whose family is their file, go by their own id)."""
+    family = str(row.get("family") or "")
+    key = str(row["id"]) if not family or family.startswith(("hw", "hand")) else family
+    return int(hashlib.sha256(key.encode("utf-8")).hexdigest(), 16) % folds
+
+
 def train(
-    train_path: Path,
-    dev_path: Path,
+    paths: list[Path],
     out: Path,
     encoder: Encoder | None = None,
-    deny_threshold: float = 0.75,
+    *,
+    folds: int = 5,
+    max_false_review: float = 0.05,
 ) -> dict[str, float]:
-    """Fit the head on train; set the threshold on dev (lowest score keeping dev false
-    reviews of allow-labelled prompts at or under 5 %); write ``out`` with ``deny_threshold``
-    (see the module docstring for how it was chosen)."""
+    """Fit the head on every row of ``paths``; set both thresholds from out-of-fold scores.
+
+    Rows are split into ``folds`` folds by template family (:func:`fold_of`); each fold is
+    scored by a head fitted on the others. Among allow-labelled prompts that carry a voice cue
+    (the only ones the stage sees), ``threshold`` lets at most ``max_false_review`` through to
+    review, and ``deny_threshold`` sits above every one of them (plus 0.02), so that the stage
+    denies only where no benign prompt scored as high. The shipped head is then fitted on all
+    rows, with the training prompts' embeddings as the neighbour bank. The held-out sets (the
+    corpus's test split and the hand-written sets) are never among ``paths``.
+    """
     enc = encoder or E5Encoder()
-    tr, dv = _read(train_path), _read(dev_path)
-    xt = enc.encode([r["prompt"] for r in tr])
-    yt = np.array([r["label"] != "allow" for r in tr], dtype=np.float64)
-    w, b = _fit(xt.astype(np.float64), yt)
-    xd = enc.encode([r["prompt"] for r in dv])
-    yd = np.array([r["label"] != "allow" for r in dv])
-    sd = 1.0 / (1.0 + np.exp(-(xd @ w + b)))
-    allow_scores = np.sort(sd[~yd])
-    threshold = float(allow_scores[int(0.95 * (len(allow_scores) - 1))]) + 1e-4
-    threshold = max(threshold, 0.5)
-    tags = np.array([f"{r['label']}/{r['category']}" for r in tr])
+    rows = [r for p in paths for r in _read(p)]
+    x = np.concatenate(
+        [
+            enc.encode([r["prompt"][:2000] for r in rows[i : i + 64]])
+            for i in range(0, len(rows), 64)
+        ]
+    ).astype(np.float64)
+    y = np.array([r["label"] != "allow" for r in rows], dtype=np.float64)
+    fold = np.array([fold_of(r, folds) for r in rows])
+    oof = np.zeros(len(rows))
+    for k in range(folds):
+        w_k, b_k = _fit(x[fold != k], y[fold != k])
+        oof[fold == k] = 1.0 / (1.0 + np.exp(-(x[fold == k] @ w_k + b_k)))
+    cue = np.array([has_voice_cue(fold_variants(normalize(r["prompt"]).clean)) for r in rows])
+    benign = np.sort(oof[(y == 0) & cue])
+    threshold = max(0.5, float(np.quantile(benign, 1.0 - max_false_review)) + 1e-4)
+    deny_threshold = min(0.99, float(benign[-1]) + 0.02)
+    w, b = _fit(x, y)
+    tags = np.array([f"{r['label']}/{r['category']}" for r in rows])
     np.savez_compressed(
         out,
         w=w,
         b=np.float32(b),
         threshold=np.float32(threshold),
         deny_threshold=np.float32(deny_threshold),
-        bank=xt.astype(np.float16),
+        bank=x.astype(np.float16),
         bank_tags=tags,
     )
+    harmful = oof[(y == 1) & cue]
     return {
+        "rows": float(len(rows)),
         "threshold": threshold,
-        "dev_recall": float((sd[yd] >= threshold).mean()),
-        "dev_allow_flagged": float((sd[~yd] >= threshold).mean()),
+        "deny_threshold": deny_threshold,
+        "oof_recall": float((harmful >= threshold).mean()),
+        "oof_deny_share": float((harmful >= deny_threshold).mean()),
+        "oof_allow_flagged": float((benign >= threshold).mean()),
     }
 
 
+TRAINING_SETS = (
+    "screening_corpus_train.jsonl",
+    "screening_corpus_dev.jsonl",
+    "screening_handwritten_dev.jsonl",
+)
+
 if __name__ == "__main__":
     root = Path(__file__).resolve().parents[1] / "tests" / "data"
-    stats = train(
-        root / "screening_corpus_train.jsonl", root / "screening_corpus_dev.jsonl", DEFAULT_HEAD
-    )
+    stats = train([root / name for name in TRAINING_SETS], DEFAULT_HEAD)
     json.dump(stats, sys.stdout)
     print()

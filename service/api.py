@@ -10,14 +10,13 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from provenance.registry import Generation, RegistryError, parse_mark_id
 from service import pipeline
@@ -28,6 +27,22 @@ from service.media import MediaError, MediaInfo, OverSyncBudget, decode_audio, p
 from service.pipeline import PipelineError, ScreenedOut
 from service.problems import Problem
 from service.requests import GenerateRequest, ScreenRequest
+from service.responses import (
+    BINARY,
+    AnchoredOut,
+    Certificate,
+    CertificateCheckOut,
+    DetectionOut,
+    GenerationManifestsOut,
+    GenerationOut,
+    JobOut,
+    ReceiptOut,
+    RegisteredVideoOut,
+    ScreenOut,
+    TraceOut,
+    VerdictOut,
+    responses,
+)
 from service.signals.c2pa import stored_manifests
 from service.signals.watermark import detect_mark
 from service.uploads import StoredUpload, UploadTooLarge, save_upload
@@ -99,7 +114,15 @@ async def _uploaded(svc: Services, file: UploadFile) -> AsyncIterator[StoredUplo
 # -- screening ------------------------------------------------------------------------------
 
 
-@router.post("/screen", tags=["screening"])
+@router.post(
+    "/screen",
+    tags=["screening"],
+    response_model=None,
+    responses=responses(
+        ScreenOut,
+        (422, "body.tier: Value error, unknown tier 'gold'; choose free, pro, enterprise"),
+    ),
+)
 async def screen(
     body: ScreenRequest, svc: Svc, _: Annotated[Principal, Depends(require("screen"))]
 ) -> JSONResponse:
@@ -118,7 +141,25 @@ async def screen(
 # -- generation -----------------------------------------------------------------------------
 
 
-@router.post("/generate", tags=["generation"], status_code=201)
+@router.post(
+    "/generate",
+    tags=["generation"],
+    status_code=201,
+    response_model=None,
+    responses=responses(
+        ReceiptOut,
+        (
+            403,
+            "the prompt was not approved: “Taylor Swift” is a real person; imitating their "
+            "voice without their consent is not allowed.",
+        ),
+        (422, "body.width: Input should be less than or equal to 1920"),
+        (500, "generation failed (RuntimeError): the generation core stopped"),
+        status=201,
+        description="The provenance receipt. 403 also when the prompt is refused by screening "
+        "(``type`` …/screened-out, with ``action``, ``reasons``, ``matched``, ``suggestion``).",
+    ),
+)
 def generate(
     body: GenerateRequest, svc: Svc, who: Annotated[Principal, Depends(require("generate"))]
 ) -> dict[str, Any]:
@@ -154,22 +195,15 @@ def generate(
     return receipt
 
 
-class GenerationOut(BaseModel):
-    """The schema of :func:`service.views.generation_view` (the one view of a record)."""
-
-    id: int
-    mark_id: str
-    model: str
-    preset_id: str | None
-    created_at: datetime
-    disclosure: str
-    status: str
-    media: list[dict[str, str]]
-    user_id: str | None = Field(None, description="Only shown to admin keys.")
-    prompt_sha256: str | None = Field(None, description="Only shown to admin keys.")
-
-
-@router.get("/generations/{mark_id}", tags=["registry"])
+@router.get(
+    "/generations/{mark_id}",
+    tags=["registry"],
+    responses=responses(
+        None,
+        (404, "no generation with mark id 00000000000000ff"),
+        (422, "mark id must be 16 hex digits"),
+    ),
+)
 def get_generation(
     mark_id: str, svc: Svc, who: Annotated[Principal, Depends(require("verify"))]
 ) -> GenerationOut:
@@ -178,7 +212,16 @@ def get_generation(
     return GenerationOut.model_validate(generation_view(gen, who.has("admin")))
 
 
-@router.get("/generations/{mark_id}/manifest", tags=["c2pa"])
+@router.get(
+    "/generations/{mark_id}/manifest",
+    tags=["c2pa"],
+    response_model=None,
+    responses=responses(
+        GenerationManifestsOut,
+        (404, "no C2PA manifest is kept for this generation"),
+        (422, "mark id must be 16 hex digits"),
+    ),
+)
 def generation_manifest(
     mark_id: str, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
 ) -> dict[str, Any]:
@@ -198,7 +241,16 @@ def generation_manifest(
     }
 
 
-@router.get("/generations/{mark_id}/media/{name}", tags=["generation"])
+@router.get(
+    "/generations/{mark_id}/media/{name}",
+    tags=["generation"],
+    response_class=Response,
+    responses=responses(
+        {"audio/flac": BINARY, "audio/wav": BINARY, "video/mp4": BINARY},
+        (404, "no such generated file"),
+        description="The file as generated (watermarked, labelled, signed).",
+    ),
+)
 def media_file(
     mark_id: str, name: str, svc: Svc, _: Annotated[Principal, Depends(require("generate"))]
 ) -> FileResponse:
@@ -215,105 +267,14 @@ def media_file(
 # -- verification ---------------------------------------------------------------------------
 
 
-class MediaOut(BaseModel):
-    """The schema of :func:`service.views.media_view`: what the verdict says about the file."""
-
-    sha256: str
-    container: str
-    duration_s: float
-    has_audio: bool
-    has_video: bool
-    sample_rate: int | None
-    width: int | None
-    height: int | None
-
-
-class SignalOut(BaseModel):
-    """One signal's part of the verdict: its outcome, why it was skipped or failed to check, and
-    its own evidence fields (``found``, ``payload``, ``matches``... per signal)."""
-
-    model_config = ConfigDict(extra="allow")
-
-    outcome: Literal["pass", "fail", "skip", "pending", "error"]
-    reason: str | None = Field(None, description="Why the signal was skipped or errored.")
-
-
-class CertificateSummaryOut(BaseModel):
-    """The schema of :func:`service.views.certificate_view`."""
-
-    certificate_id: str
-    issued_at: str | None
-    score: float | None
-    profile: str | None
-    anchor_status: str | None
-    summary: str
-
-
-class VerdictOut(BaseModel):
-    """The verdict document of ``POST /v1/verify`` (and of a finished verification job)."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "verdict": "generated",
-                    "summary": "watermark decoded (p=3.3e-109) and points to a registered "
-                    "generation",
-                    "reasons": [{"code": "watermark", "p": 3.3e-109}],
-                    "media": {
-                        "sha256": "d237dad4a8df893f9c353c56992db43a888403f77f34b1d03c0b9d522437e112",
-                        "container": "mov,mp4,m4a,3gp,3g2,mj2",
-                        "duration_s": 5.0,
-                        "has_audio": True,
-                        "has_video": True,
-                        "sample_rate": 48000,
-                        "width": 320,
-                        "height": 180,
-                    },
-                    "signals": {
-                        "watermark": {
-                            "outcome": "pass",
-                            "reason": None,
-                            "found": True,
-                            "payload": "af7701c4307a216a",
-                        }
-                    },
-                    "generation": None,
-                    "certificate": None,
-                }
-            ]
-        }
-    )
-
-    verdict: Literal["generated", "not_found", "inconclusive"]
-    summary: str = Field(description="The reasons in English (``reasons`` carries their codes).")
-    reasons: list[dict[str, Any]] = Field(
-        description="Coded reasons: ``code`` and the values its text needs (``/reasons.json``)."
-    )
-    media: MediaOut
-    signals: dict[str, SignalOut]
-    generation: GenerationOut | None = Field(None, description="The record the verdict names.")
-    certificate: CertificateSummaryOut | None = None
-
-
-class JobOut(BaseModel):
-    """The schema of :func:`service.views.job_view`: a background job."""
-
-    id: str
-    kind: str
-    status: Literal["queued", "running", "done", "failed"]
-    created_at: datetime
-    updated_at: datetime
-    result: VerdictOut | None = None
-    error: str | None = None
-
-
 @router.post(
     "/verify",
     tags=["verification"],
+    response_model=None,
     responses={
-        200: {"model": VerdictOut, "description": "The verdict."},
-        202: {"model": JobOut, "description": "Long media: a job to poll at its Location."},
+        **responses(VerdictOut, description="The verdict."),
+        **responses(JobOut, status=202, description="Long media: a job to poll at its Location."),
+        **responses(None, (422, "not a decodable audio or video file (InvalidDataError)")),
     },
 )
 async def verify(
@@ -396,7 +357,10 @@ def _verify_result(
 @router.get(
     "/jobs/{job_id}",
     tags=["verification"],
-    responses={200: {"model": JobOut, "description": "The job."}},
+    response_model=None,
+    responses=responses(
+        JobOut, (404, "no job '5f0c3c1a9b1e4d0e8e5b8c2a7d9f6e31'"), description="The job."
+    ),
 )
 def get_job(job_id: str, svc: Svc, who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
     """A background job: ``queued``, ``running``, ``done`` (with its result) or ``failed``."""
@@ -409,7 +373,16 @@ def get_job(job_id: str, svc: Svc, who: Annotated[Principal, Depends(principal)]
 # -- audio watermark ------------------------------------------------------------------------
 
 
-@router.post("/audio/watermark", tags=["watermark"])
+@router.post(
+    "/audio/watermark",
+    tags=["watermark"],
+    response_class=Response,
+    responses=responses(
+        {"audio/flac": BINARY, "audio/wav": BINARY},
+        (422, "not a decodable audio or video file (InvalidDataError)"),
+        description="The marked audio (24-bit), as an attachment.",
+    ),
+)
 async def audio_watermark(
     svc: Svc,
     _: Annotated[Principal, Depends(require("generate"))],
@@ -443,7 +416,14 @@ async def audio_watermark(
     )
 
 
-@router.post("/audio/detect", tags=["watermark"])
+@router.post(
+    "/audio/detect",
+    tags=["watermark"],
+    response_model=None,
+    responses=responses(
+        DetectionOut, (422, "not a decodable audio or video file (InvalidDataError)")
+    ),
+)
 async def audio_detect(
     svc: Svc,
     _: Annotated[Principal, Depends(require("verify"))],
@@ -460,7 +440,18 @@ async def audio_detect(
 # -- video fingerprints ---------------------------------------------------------------------
 
 
-@router.post("/video/fingerprints", tags=["fingerprint"], status_code=201)
+@router.post(
+    "/video/fingerprints",
+    tags=["fingerprint"],
+    status_code=201,
+    response_model=None,
+    responses=responses(
+        RegisteredVideoOut,
+        (422, "no frame of the video has usable quality"),
+        status=201,
+        description="Registered.",
+    ),
+)
 async def register_video(
     svc: Svc,
     _: Annotated[Principal, Depends(require("generate"))],
@@ -494,7 +485,19 @@ async def register_video(
     return {"video_id": video_id, "frames": frames, "duration_s": fp.duration}
 
 
-@router.post("/video/trace", tags=["fingerprint"])
+@router.post(
+    "/video/trace",
+    tags=["fingerprint"],
+    response_model=None,
+    responses=responses(
+        TraceOut,
+        (
+            422,
+            "the video decodes to more than 60 s; /v1/verify checks longer media as a "
+            "background job",
+        ),
+    ),
+)
 async def trace_video(
     svc: Svc,
     _: Annotated[Principal, Depends(require("verify"))],
@@ -533,7 +536,12 @@ async def trace_video(
     return {"frames": len(fp), "matches": [m.to_dict() for m in matches]}
 
 
-@router.delete("/videos/{video_id}", tags=["fingerprint"], status_code=204)
+@router.delete(
+    "/videos/{video_id}",
+    tags=["fingerprint"],
+    status_code=204,
+    responses=responses(None, (404, "no registered video 'clip-1'")),
+)
 def delete_video(
     video_id: str, svc: Svc, _: Annotated[Principal, Depends(require("admin"))]
 ) -> None:
@@ -547,7 +555,16 @@ def delete_video(
         raise Problem(404, f"no registered video {video_id[:200]!r}") from None
 
 
-@router.get("/videos/{video_id}/thumbnail", tags=["fingerprint"])
+@router.get(
+    "/videos/{video_id}/thumbnail",
+    tags=["fingerprint"],
+    response_class=Response,
+    responses=responses(
+        {"image/jpeg": BINARY},
+        (404, "no thumbnail for this video"),
+        description="A JPEG thumbnail.",
+    ),
+)
 def video_thumbnail(
     video_id: str, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
 ) -> FileResponse:
@@ -568,7 +585,20 @@ class MintIn(BaseModel):
     media_name: str | None = Field(None, description="Which media file (default: the first).")
 
 
-@router.post("/certificates", tags=["certificates"], status_code=201)
+@router.post(
+    "/certificates",
+    tags=["certificates"],
+    status_code=201,
+    response_model=None,
+    responses=responses(
+        Certificate,
+        (404, "no generation with mark id 00000000000000ff"),
+        (409, "generation 3a0eebd79a608022 is 'pending', not complete"),
+        (422, "invalid action log: actions.0.id: Field required"),
+        status=201,
+        description="The signed certificate (its anchor ``pending`` until its batch is on chain).",
+    ),
+)
 def mint_certificate(
     body: MintIn, svc: Svc, _: Annotated[Principal, Depends(require("mint"))]
 ) -> dict[str, Any]:
@@ -618,7 +648,12 @@ def _stored_certificate(svc: Services, cert_id: str, status: int = 404) -> dict[
         raise Problem(404, f"no certificate {cert_id}") from None
 
 
-@router.get("/certificates/{cert_id}", tags=["certificates"])
+@router.get(
+    "/certificates/{cert_id}",
+    tags=["certificates"],
+    response_model=None,
+    responses=responses(Certificate, (404, "no certificate 9b0f3e8c2d4a4f61b7e5a1c3d2f08e47")),
+)
 def get_certificate(
     cert_id: str, svc: Svc, _: Annotated[Principal, Depends(principal)]
 ) -> dict[str, Any]:
@@ -631,7 +666,18 @@ class CertVerifyIn(BaseModel):
     certificate_id: str | None = Field(None, max_length=64, description="Or a stored one's id.")
 
 
-@router.post("/certificates/verify", tags=["certificates"])
+@router.post(
+    "/certificates/verify",
+    tags=["certificates"],
+    response_model=None,
+    responses=responses(
+        CertificateCheckOut,
+        (404, "no certificate 9b0f3e8c2d4a4f61b7e5a1c3d2f08e47"),
+        (422, "give exactly one of certificate or certificate_id"),
+        (503, "the anchoring chain is unavailable: connection refused"),
+        description="Every check and its outcome; an invalid certificate is a 200 too.",
+    ),
+)
 def verify_certificate_route(
     body: CertVerifyIn, svc: Svc, _: Annotated[Principal, Depends(require("verify"))]
 ) -> dict[str, Any]:
@@ -660,7 +706,12 @@ def verify_certificate_route(
     return check.to_dict()
 
 
-@router.post("/certificates/anchor", tags=["certificates"])
+@router.post(
+    "/certificates/anchor",
+    tags=["certificates"],
+    response_model=None,
+    responses=responses(AnchoredOut),
+)
 def anchor_certificates(
     svc: Svc, _: Annotated[Principal, Depends(require("admin"))]
 ) -> dict[str, Any]:

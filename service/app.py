@@ -7,14 +7,15 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import JsonDict
 from sqlalchemy import text
 
 from service import problems
@@ -32,6 +33,7 @@ from service.middleware import (
 )
 from service.recovery import lifespan as recovery_lifespan
 from service.resolution import router as resolution_router
+from service.responses import HealthOut, ReadyOut, WhoAmIOut, examples, responses
 from service.schema import current_revisions, head_revisions
 from service.settings import Settings
 from service.signals import reason_table
@@ -42,7 +44,20 @@ class KeyCreate(BaseModel):
     name: str = Field("", max_length=128)
 
 
+_KEY_EXAMPLE: JsonDict = {
+    "key_id": "d129bfea594a",
+    "name": "ci",
+    "scopes": ["verify"],
+    "created_at": "2026-12-03T15:09:06Z",
+    "revoked": False,
+}
+
+
 class KeyOut(BaseModel):
+    """An API key as listed (never its secret)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [_KEY_EXAMPLE]})
+
     key_id: str
     name: str
     scopes: list[str]
@@ -51,6 +66,19 @@ class KeyOut(BaseModel):
 
 
 class KeyCreated(KeyOut):
+    """A new API key, its secret included (shown in this answer only)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    **_KEY_EXAMPLE,
+                    "key": "pk_d129bfea594a_ZuFaEMP4dRe7TsBVdnO_Trf2ucTK6pFXsLRYbihNyc8",
+                }
+            ]
+        }
+    )
+
     key: str = Field(description="The secret key. Shown once: store it now.")
 
 
@@ -78,7 +106,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     svc = Services(settings)
     engine = svc.engine
     app.state.services = svc
-    problems.install(app)
+    problems.install(app, examples())
     app.add_middleware(
         BodyLimitMiddleware,
         max_bytes=settings.max_body_bytes,
@@ -114,12 +142,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         e.g. ``{p:.1e}``), for clients that show ``reasons`` in a user's language."""
         return reason_table()
 
-    @app.get("/healthz", tags=["ops"])
+    @app.get("/healthz", tags=["ops"], response_model=None, responses=responses(HealthOut))
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        response_model=None,
+        responses=responses(
+            ReadyOut, (503, "store schema is not up to date; run `provkit db upgrade`")
+        ),
+    )
     def readyz() -> dict[str, Any]:
         """Readiness: the store answers and carries every migration."""
         try:
@@ -133,12 +168,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise problems.Problem(503, "store schema is not up to date; run `provkit db upgrade`")
         return {"status": "ready", "schema": sorted(current)}
 
-    @app.get("/v1/whoami", tags=["keys"])
+    @app.get("/v1/whoami", tags=["keys"], response_model=None, responses=responses(WhoAmIOut))
     def whoami(who: Annotated[Principal, Depends(principal)]) -> dict[str, Any]:
         """The calling key's id, name and scopes."""
         return {"key_id": who.key_id, "name": who.name, "scopes": sorted(who.scopes)}
 
-    @app.post("/v1/keys", tags=["keys"], status_code=201)
+    @app.post(
+        "/v1/keys",
+        tags=["keys"],
+        status_code=201,
+        responses=responses(
+            None, (422, "unknown scope 'root'; choose from generate, verify, mint, screen, admin")
+        ),
+    )
     def create_key(
         body: KeyCreate, _: Annotated[Principal, Depends(require("admin"))]
     ) -> KeyCreated:
@@ -154,7 +196,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         """List API keys (admin); secrets are never shown."""
         return [_key_out(k) for k in svc.keys.list()]
 
-    @app.delete("/v1/keys/{key_id}", tags=["keys"], status_code=204)
+    @app.delete(
+        "/v1/keys/{key_id}",
+        tags=["keys"],
+        status_code=204,
+        responses=responses(None, (404, "no active key 'k1'")),
+    )
     def revoke_key(key_id: str, _: Annotated[Principal, Depends(require("admin"))]) -> None:
         """Revoke an API key (admin)."""
         if not svc.keys.revoke(key_id):
@@ -188,11 +235,13 @@ def page_policy(page: Path) -> str:
 
 
 def _key_out(info: Any) -> KeyOut:
+    created: datetime = info.created_at
     return KeyOut(
         key_id=info.key_id,
         name=info.name,
         scopes=list(info.scopes),
-        created_at=info.created_at,
+        # the store keeps UTC; SQLite hands it back naive (an RFC 3339 time needs its offset)
+        created_at=created if created.tzinfo else created.replace(tzinfo=UTC),
         revoked=info.revoked,
     )
 

@@ -66,7 +66,9 @@ class Services:
 
     @cached_property
     def fingerprints(self) -> FingerprintIndex:
-        """The fingerprint index over the store, cached in ``settings.fingerprint_index_path``."""
+        """The fingerprint index over the store. With the local backend, the index is one file
+        beside ``settings.fingerprint_index_path`` (``fingerprints.map``) that every worker on the
+        machine maps read-only, each keeping only its recent changes privately."""
         import faiss
 
         from provenance.fingerprint import FingerprintIndex
@@ -77,7 +79,11 @@ class Services:
         s = self.settings
         backend = open_backend(s.fingerprint_backend, milvus_uri=s.milvus_uri)
         return FingerprintIndex(
-            s.db_url, s.fingerprint_index_path, backend=backend, engine=self.engine
+            s.db_url,
+            s.fingerprint_index_path,
+            backend=backend,
+            engine=self.engine,
+            shared=backend is None,
         )
 
     @cached_property

@@ -18,6 +18,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not Found",
     405: "Method Not Allowed",
+    408: "Request Timeout",
     409: "Conflict",
     413: "Content Too Large",
     415: "Unsupported Media Type",
@@ -56,25 +57,29 @@ class ProblemDetails(BaseModel):
     )
 
 
-#: The problems documented on routes, by status, with an example detail each.
+#: The problems documented on every route that can give them, by status, with an example detail.
 _DOCUMENTED: dict[int, str] = {
+    400: "There was an error parsing the body",
     401: "missing API key",
     403: "this API key lacks the 'verify' scope",
+    408: "the request body did not arrive in time",
     413: "request body exceeds the 67108864-byte limit",
     422: "body.prompt: Field required",
 }
 
 
-def _problem_response(status: int) -> dict[str, Any]:
-    """An OpenAPI response object: ``status`` as problem+json, with an example."""
-    example = {
-        "type": "about:blank",
-        "title": _TITLES[status],
+def problem_doc(status: int, detail: str, **extra: Any) -> dict[str, Any]:
+    """An OpenAPI response object: ``status`` as problem+json, with ``detail`` (and any extra
+    members) as its example. Routes list their own problems with it."""
+    example: dict[str, Any] = {
+        "type": extra.pop("type", "about:blank"),
+        "title": extra.pop("title", _TITLES.get(status, "Error")),
         "status": status,
-        "detail": _DOCUMENTED.get(status, ""),
+        "detail": detail,
+        **extra,
     }
     return {
-        "description": _TITLES[status],
+        "description": _TITLES.get(status, "Error"),
         "content": {
             PROBLEM_TYPE: {
                 "schema": {"$ref": "#/components/schemas/ProblemDetails"},
@@ -84,10 +89,21 @@ def _problem_response(status: int) -> dict[str, Any]:
     }
 
 
-def openapi_schema(app: FastAPI) -> dict[str, Any]:
+def _problem_response(status: int) -> dict[str, Any]:
+    return problem_doc(status, _DOCUMENTED.get(status, ""))
+
+
+def openapi_schema(
+    app: FastAPI, examples: dict[str, list[dict[str, Any]]] | None = None
+) -> dict[str, Any]:
     """The app's OpenAPI schema with every error as problem+json: FastAPI's
     ``HTTPValidationError`` replaced, and 401/403 on routes that take an API key, 413 on routes
-    that take a body, 422 on routes that take input."""
+    that take a body, 422 on routes that take input; 400 on routes that take a JSON body (not
+    JSON, or nested deeper than ``max_json_depth``) and on every ``/v1/`` route that takes a key (a
+    key in the URL is refused); 408 on routes that take a body (it arrived too slowly).
+
+    ``examples`` (component name → examples) are put back as written: FastAPI drops every null
+    member from the document, which would leave examples missing required nullable fields."""
     if app.openapi_schema:
         return app.openapi_schema
     schema = get_openapi(
@@ -103,21 +119,28 @@ def openapi_schema(app: FastAPI) -> dict[str, Any]:
     components["ProblemDetails"] = ProblemDetails.model_json_schema(
         ref_template="#/components/schemas/{model}"
     )
-    for path_item in schema.get("paths", {}).values():
+    for name, docs in (examples or {}).items():
+        if name in components:
+            components[name]["examples"] = docs
+    for path, path_item in schema.get("paths", {}).items():
         for op in path_item.values():
             if not isinstance(op, dict) or "responses" not in op:
                 continue
             responses: dict[str, Any] = op["responses"]
             takes_input = "422" in responses or "requestBody" in op or op.get("parameters")
             wanted = []
+            body = op.get("requestBody", {}).get("content", {})
+            if (path.startswith("/v1/") and op.get("security")) or "application/json" in body:
+                wanted.append(400)
             if op.get("security"):
                 wanted += [401, 403]
             if "requestBody" in op:
-                wanted.append(413)
+                wanted += [408, 413]
             if takes_input:
                 wanted.append(422)
-            for status in wanted:
-                responses[str(status)] = _problem_response(status)
+            for status in wanted:  # a route's own example of the same status is kept
+                if PROBLEM_TYPE not in responses.get(str(status), {}).get("content", {}):
+                    responses[str(status)] = _problem_response(status)
             for code, resp in responses.items():  # errors a route declares itself
                 if code[:1] in "45" and PROBLEM_TYPE not in resp.get("content", {}):
                     doc = _problem_response(int(code)) if int(code) in _TITLES else None
@@ -172,11 +195,12 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_TYPE, headers=headers)
 
 
-def install(app: FastAPI) -> None:
-    """Route every error through problem+json, and document them so in the OpenAPI schema."""
+def install(app: FastAPI, examples: dict[str, list[dict[str, Any]]] | None = None) -> None:
+    """Route every error through problem+json, and document them so in the OpenAPI schema
+    (with ``examples`` as :func:`openapi_schema` takes them)."""
 
     def _openapi() -> dict[str, Any]:
-        return openapi_schema(app)
+        return openapi_schema(app, examples)
 
     app.openapi = _openapi  # type: ignore[method-assign]
 

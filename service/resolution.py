@@ -31,7 +31,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from provenance.c2pa import ALGORITHMS, PDQ_ALG, WATERMARK_ALG, ManifestError, decode_value
 from provenance.c2pa.manifest import mark_of_manifest_id
@@ -40,6 +40,7 @@ from service.context import Services
 from service.deps import require
 from service.media import MediaError, MediaTooLong, probe
 from service.problems import Problem
+from service.responses import BINARY, responses
 from service.signals.c2pa import stored_manifests
 from service.signals.fingerprint import record_for_video
 from service.signals.watermark import detect_mark
@@ -82,6 +83,21 @@ class Match(BaseModel):
 class Matches(BaseModel):
     """``c2pa.softBindingQueryResult``."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "matches": [
+                        {
+                            "manifestId": "urn:c2pa:3a0eebd7-9a60-4802-825a-44db20c2ccb6",
+                            "similarityScore": 100,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
+
     matches: list[Match]
 
 
@@ -100,6 +116,17 @@ class AlgEntry(BaseModel):
 
 class AlgList(BaseModel):
     """``c2pa.softBindingAlgList``."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "watermarks": [{"alg": "org.provkit.audio-wm.1"}],
+                    "fingerprints": [{"alg": "org.provkit.pdq.1"}],
+                }
+            ]
+        }
+    )
 
     watermarks: list[AlgEntry]
     fingerprints: list[AlgEntry]
@@ -190,7 +217,10 @@ def _check_alg(alg: str | None) -> None:
         raise Problem(400, f"unsupported soft-binding algorithm {alg!r}")
 
 
-@router.get("/matches/byBinding", response_model=Matches)
+_BAD_ALG = (400, "unsupported soft-binding algorithm 'org.example.x'")
+
+
+@router.get("/matches/byBinding", response_model=Matches, responses=responses(None, _BAD_ALG))
 async def query_by_binding(
     svc: Svc,
     _: Fetcher,
@@ -203,7 +233,7 @@ async def query_by_binding(
     return Matches(matches=await run_in_threadpool(resolve_binding, svc, alg, value, max_results))
 
 
-@router.post("/matches/byBinding", response_model=Matches)
+@router.post("/matches/byBinding", response_model=Matches, responses=responses(None, _BAD_ALG))
 async def query_by_large_binding(
     body: BindingQuery, svc: Svc, _: Fetcher, max_results: MaxResults = 10
 ) -> Matches:
@@ -262,6 +292,13 @@ async def _spool_body(request: Request, directory: Path, limit: int) -> Path:
 @router.post(
     "/matches/byContent",
     response_model=Matches,
+    responses=responses(
+        None,
+        _BAD_ALG,
+        (413, "the asset is larger than 67108864 bytes"),
+        (415, "unsupported asset type text/plain"),
+        (422, "send the asset as the body, or as a multipart 'file' field"),
+    ),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -317,7 +354,12 @@ async def query_by_content(
 @router.get(
     "/manifests/{manifestId}",
     response_class=Response,
-    responses={200: {"content": {C2PA_MEDIA_TYPE: {}}}, 404: {"description": "not found"}},
+    responses=responses(
+        {C2PA_MEDIA_TYPE: BINARY},
+        (400, "not a manifest id of this service (urn:c2pa:<uuid>)"),
+        (404, "no manifest with this id"),
+        description="The manifest store.",
+    ),
 )
 def get_manifest(
     manifestId: str,

@@ -74,13 +74,19 @@ def test_block_runs(name: str, index: int, body: str, tmp_path: Path) -> None:
 
 
 def test_every_environment_variable_is_documented() -> None:
-    """Each ``PROVKIT_*`` variable the code reads (settings fields and direct reads) is in the
-    README's tables."""
+    """Each ``PROVKIT_*`` variable the code reads (settings fields and direct reads: the packages,
+    the test configuration, the scripts, the benchmarks, the Makefile and the container files) is
+    in the README's tables."""
     from service.settings import Settings
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     names = {f"PROVKIT_{field.upper()}" for field in Settings.model_fields}
-    sources = [ROOT / "tests" / "conftest.py"]
+    sources = [ROOT / "tests" / "conftest.py", ROOT / "Makefile", ROOT / "Dockerfile"]
+    sources += [
+        ROOT / "compose.yaml",
+        *(ROOT / "scripts").glob("*"),
+        *(ROOT / "bench").glob("*.py"),
+    ]
     for part in ("service", "provenance", "watermark", "screening"):
         sources += (ROOT / part).rglob("*.py")
     for src in sources:

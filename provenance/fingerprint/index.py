@@ -18,7 +18,9 @@ lookup when nothing changed and O(changes) when something did, never a rescan of
 A local engine is saved in one file beside the store (temporary file, then rename, so a crash
 never leaves a half-written index) together with its feed cursor; on opening, a file whose cursor
 belongs to this store's feed is loaded and brought forward from the feed, and the index is
-rebuilt from the store only when the file is missing or unreadable. Per indexed hash, the video key
+rebuilt from the store only when the file is missing or unreadable. With ``shared=True`` (what
+the service's workers use) that file is mapped read-only and shared by every process of the
+machine, which keeps only its recent changes privately (:mod:`provenance.fingerprint.shared`). Per indexed hash, the video key
 and time are kept in this process (16 bytes per hash) for the temporal vote, whatever the engine.
 """
 
@@ -39,7 +41,7 @@ import numpy.typing as npt
 from sqlalchemy import Engine, delete, func, insert, inspect, select
 from sqlalchemy.orm import Session
 
-from provenance.fingerprint import feed
+from provenance.fingerprint import feed, mapfile
 from provenance.fingerprint.backend import HashEngine, SharedHashEngine
 from provenance.fingerprint.errors import FingerprintError
 from provenance.fingerprint.faiss_index import (
@@ -51,6 +53,14 @@ from provenance.fingerprint.faiss_index import (
 from provenance.fingerprint.matching import VideoMatch, vote
 from provenance.fingerprint.models import FingerprintFrame, FingerprintVideo
 from provenance.fingerprint.pdq import HASH_BYTES
+from provenance.fingerprint.rowtable import RowTable
+from provenance.fingerprint.shared import (
+    DEFAULT_FOLD_ROWS,
+    MappedHashIndex,
+    file_lock,
+    open_shared,
+    write_shared,
+)
 from provenance.fingerprint.video import VideoFingerprint
 from provenance.registry.db import make_engine, session_factory, transaction
 
@@ -176,7 +186,11 @@ class FingerprintIndex:
     IVF probed at ``nprobe`` lists). ``backend`` replaces the local engine (a
     :class:`~provenance.fingerprint.backend.SharedHashEngine` such as Milvus is shared by every
     worker and not saved to ``index_path``). ``engine`` is the process's store engine when it has
-    one (else the index makes its own). One instance may be used from several threads.
+    one (else the index makes its own). ``shared``: the local engine is one file beside
+    ``index_path`` (``.map``) mapped read-only by every process of the machine that opens it
+    this way, each keeping privately only the changes since the file was written, folded into a
+    new file past ``fold_rows`` rows (:mod:`provenance.fingerprint.shared`). One instance may be
+    used from several threads.
     """
 
     def __init__(
@@ -196,6 +210,8 @@ class FingerprintIndex:
         save_lag: int = DEFAULT_SAVE_LAG,
         backend: HashEngine | None = None,
         engine: Engine | None = None,
+        shared: bool = False,
+        fold_rows: int = DEFAULT_FOLD_ROWS,
     ) -> None:
         if not 0 <= threshold <= vote_threshold < 256:
             raise FingerprintError("need 0 <= threshold <= vote_threshold < 256 bits")
@@ -224,11 +240,20 @@ class FingerprintIndex:
         self._shared: SharedHashEngine | None = (
             backend if isinstance(backend, SharedHashEngine) else None
         )
+        self._approx_min = approx_min
+        #: the local engine is a mapped file shared by the machine's workers (multi-index hash
+        #: or exact kinds only) beside the saved index: ``fingerprints.map``
+        self.shared_path: Path | None = (
+            self.index_path.with_suffix(".map")
+            if shared and backend is None and approx == "mih" and self.index_path is not None
+            else None
+        )
+        self.fold_rows = max(1, fold_rows)
+        self._map_identity: tuple[int, int, int] | None = None
+        self._mapped: mapfile.MappedFile | None = None
         self._lock = threading.RLock()
-        self._ids = np.zeros(0, np.int64)
         # per indexed hash, sorted by id: its video key and time (compact: 16 bytes per hash)
-        self._vpk = np.zeros(0, np.int32)
-        self._t = np.zeros(0, np.float32)
+        self._rows = RowTable()
         self._names: dict[int, str] = {}
         #: video keys whose frames are in the index
         self._indexed: set[int] = set()
@@ -265,7 +290,7 @@ class FingerprintIndex:
     @property
     def n_frames(self) -> int:
         """Number of indexed hashes (full-frame and central-region hashes)."""
-        return len(self._ids)
+        return len(self._rows)
 
     @property
     def cursor(self) -> int:
@@ -291,6 +316,8 @@ class FingerprintIndex:
         ``"file"`` (the saved file, brought forward from the feed) or ``"rebuilt"``.
         """
         with self._lock:
+            if self.shared_path is not None and self.loaded_from:
+                self._follow_shared_file()
             top = self._poller.read()
             if self.loaded_from and top == self._cursor.id:
                 return "current"
@@ -301,9 +328,14 @@ class FingerprintIndex:
             return self.loaded_from
 
     def reindex(self) -> int:
-        """Rebuild the engine from the store (a shared engine too); returns the hashes indexed."""
+        """Rebuild the engine from the store (a shared engine or file too); returns the hashes
+        indexed."""
         with self._lock:
-            self._rebuild(full_engine=True)
+            if self.shared_path is not None:
+                with file_lock(self.shared_path.with_suffix(".lock")):
+                    self._rebuild(full_engine=True)
+            else:
+                self._rebuild(full_engine=True)
             self.loaded_from = "rebuilt"
             self._catch_up()
             return self.n_frames
@@ -315,7 +347,14 @@ class FingerprintIndex:
                 int(pk): str(v)
                 for pk, v in s.execute(select(FingerprintVideo.id, FingerprintVideo.video_id))
             }
-        if self._shared is None and self._load_file():
+        if self.shared_path is not None:
+            with file_lock(self.shared_path.with_suffix(".lock")):
+                if self._open_shared():
+                    self.loaded_from = "file"
+                else:
+                    self._rebuild(full_engine=True)
+                    self.loaded_from = "rebuilt"
+        elif self._shared is None and self._load_file():
             self.loaded_from = "file"
         else:
             self._rebuild(full_engine=self._shared is None)
@@ -345,8 +384,8 @@ class FingerprintIndex:
             return False
         if self._hash.ntotal != len(ids):
             return False
-        self._ids, self._vpk, self._t = ids, vpk.astype(np.int32), t.astype(np.float32)
-        self._indexed = {int(v) for v in np.unique(self._vpk)}
+        self._rows = RowTable(ids, vpk.astype(np.int32), t.astype(np.float32))
+        self._indexed = self._rows.videos()
         self._cursor = saved
         self._saved_at = saved.id
         return True
@@ -358,9 +397,12 @@ class FingerprintIndex:
             cursor = feed.cursor_at(s, feed.head(s))
         with self._sessions() as s:
             rows = _read_rows(s, None, codes=full_engine)
-        self._ids, self._vpk, self._t = rows.ids, rows.vpk, rows.t
-        self._indexed = {int(v) for v in np.unique(self._vpk)}
         self._cursor = cursor
+        if self.shared_path is not None and rows.codes is not None:
+            self._write_shared(rows.codes, (rows.ids, rows.vpk, rows.t))
+            return
+        self._rows = RowTable(rows.ids, rows.vpk, rows.t)
+        self._indexed = self._rows.videos()
         if full_engine and rows.codes is not None:
             if self._shared is not None:
                 self._shared.build(np.zeros((0, HASH_BYTES), np.uint8), np.zeros(0, np.int64))
@@ -373,7 +415,22 @@ class FingerprintIndex:
 
     # -- following the feed ----------------------------------------------------------------
     def _catch_up(self) -> None:
-        """Apply the feed's entries after the cursor (O(changes))."""
+        """Apply the feed's entries after the cursor (O(changes)), then bring the engine's
+        storage forward: a shared engine to this cursor, a delta grown past ``fold_rows`` into
+        the shared file (or the in-memory base), the saved file past ``save_lag`` entries."""
+        self._apply_feed()
+        if self._shared is not None:
+            self._sync_shared()
+        elif self.shared_path is not None:
+            if self._rows.pending >= max(self.fold_rows, len(self._rows) // 64):
+                self._fold_shared()
+        else:
+            if self._rows.pending >= max(self.fold_rows, len(self._rows) // 64):
+                self._rows.fold()
+            if self.autosave and self._cursor.id - self._saved_at >= self.save_lag:
+                self.save()
+
+    def _apply_feed(self) -> None:
         with self._sessions() as s:
             changes = feed.since(s, self._cursor.id)
             if changes:
@@ -394,34 +451,23 @@ class FingerprintIndex:
             if rows is not None:
                 self._append(rows, added)
             self._cursor = last
-        if self._shared is not None:
-            self._sync_shared()
-        elif self.autosave and self._cursor.id - self._saved_at >= self.save_lag:
-            self.save()
 
     def _drop_videos(self, pks: set[int]) -> None:
         for pk in pks:
             self._names.pop(pk, None)
-        if not pks or not len(self._ids):
+        if not pks or not len(self._rows):
             self._indexed -= pks
             return
-        gone = np.isin(self._vpk, np.fromiter(pks, np.int64, len(pks)))
-        if self._shared is None and np.any(gone):
-            self._hash.remove(self._ids[gone])
-        keep = ~gone
-        self._ids, self._vpk, self._t = self._ids[keep], self._vpk[keep], self._t[keep]
+        gone = self._rows.drop_videos(np.fromiter(pks, np.int64, len(pks)))
+        if self._shared is None and len(gone):
+            self._hash.remove(gone)
         self._indexed -= pks
 
     def _append(self, rows: _Rows, pks: Iterable[int]) -> None:
         if len(rows.ids):
             if self._shared is None and rows.codes is not None:
                 self._hash.add(rows.codes, rows.ids)
-            self._ids = np.concatenate([self._ids, rows.ids])
-            self._vpk = np.concatenate([self._vpk, rows.vpk])
-            self._t = np.concatenate([self._t, rows.t])
-            if len(self._ids) > 1 and np.any(np.diff(self._ids) < 0):
-                order = np.argsort(self._ids, kind="stable")
-                self._ids, self._vpk, self._t = self._ids[order], self._vpk[order], self._t[order]
+            self._rows.append(rows.ids, rows.vpk, rows.t)
         self._indexed |= set(pks)
 
     def _sync_shared(self) -> None:
@@ -456,8 +502,97 @@ class FingerprintIndex:
             engine.upsert(rows.codes, rows.ids, rows.vpk.astype(np.int64))
         engine.mark_synced(self._cursor.id, self._cursor.check)
 
+    # -- the shared local file -------------------------------------------------------------
+    def _open_shared(self) -> bool:
+        """Map the shared file when it is this store's; ``False`` when missing, corrupt or of
+        another store."""
+        assert self.shared_path is not None
+        try:
+            mf, engine = open_shared(self.shared_path)
+            if int(mf.meta["version"]) != _FILE_VERSION:
+                return False
+            saved = feed.Cursor(int(mf.meta["cursor"]), str(mf.meta["cursor_check"]))
+            videos = mf.arrays["videos"]
+        except (FingerprintError, KeyError, ValueError, TypeError):
+            return False
+        with self._sessions() as s:
+            if feed.cursor_at(s, saved.id) != saved:
+                return False
+        if self.loaded_from and saved.id > self._cursor.id:
+            self._learn_names(self._cursor.id, saved.id)
+        self._hash = engine
+        self._rows = RowTable(engine.base_ids, mf.arrays["vpk"], mf.arrays["t"])
+        self._indexed = set(videos.tolist())
+        self._cursor = saved
+        self._saved_at = saved.id
+        self._map_identity = mf.identity
+        self._mapped = mf
+        return True
+
+    def _learn_names(self, after: int, upto: int) -> None:
+        """Names of the videos added (and forget those removed) by feed entries ``after < id <=
+        upto``: a file written by another worker may hold videos this index never applied."""
+        with self._sessions() as s:
+            added, removed = feed.net_effect([c for c in feed.since(s, after) if c.id <= upto])
+            pks = sorted(added)
+            for i in range(0, len(pks), _PK_CHUNK):
+                rows = s.execute(
+                    select(FingerprintVideo.id, FingerprintVideo.video_id).where(
+                        FingerprintVideo.id.in_(pks[i : i + _PK_CHUNK])
+                    )
+                ).all()
+                self._names.update({int(pk): str(v) for pk, v in rows})
+        for pk in removed:
+            self._names.pop(pk, None)
+
+    def _follow_shared_file(self) -> None:
+        """Map the shared file anew when another worker replaced it (one ``stat``): its pages
+        are the ones every worker shares, and this worker's delta shrinks to what came after."""
+        assert self.shared_path is not None
+        found = mapfile.identity(self.shared_path)
+        if found is not None and found != self._map_identity:
+            self._open_shared()
+
+    def _write_shared(
+        self,
+        codes: npt.NDArray[np.uint8],
+        rows: tuple[npt.NDArray[np.int64], npt.NDArray[np.int32], npt.NDArray[np.float32]],
+    ) -> None:
+        """Write the shared file at this index's cursor and map it (call under the file lock)."""
+        assert self.shared_path is not None
+        meta = {
+            "version": _FILE_VERSION,
+            "cursor": self._cursor.id,
+            "cursor_check": self._cursor.check,
+        }
+        write_shared(self.shared_path, codes, rows, meta, approx_min=self._approx_min)
+        if not self._open_shared():
+            raise FingerprintError("the shared index file could not be read back")
+
+    def _fold_shared(self) -> None:
+        """Write base + delta as the new shared file, unless another worker just did."""
+        assert self.shared_path is not None
+        with file_lock(self.shared_path.with_suffix(".lock")):
+            if mapfile.identity(self.shared_path) != self._map_identity and self._open_shared():
+                self._apply_feed()  # another worker's newer file: only its later entries remain
+                if self._rows.pending < max(self.fold_rows, len(self._rows) // 64):
+                    return
+            if not self._rows.pending and self._map_identity is not None:
+                return
+            assert isinstance(self._hash, MappedHashIndex)
+            codes, code_ids = self._hash.merged_codes()
+            rows = self._rows.merged()
+            if not np.array_equal(code_ids, rows[0]):
+                self._rebuild(full_engine=True)  # never expected: the store decides
+                return
+            self._write_shared(codes, rows)
+
     def save(self) -> None:
-        """Write the local index file (atomically: temporary file, then rename)."""
+        """Write the local index file (atomically: temporary file, then rename); a shared local
+        index folds its delta into a new shared file."""
+        if self.shared_path is not None:
+            self._fold_shared()
+            return
         if self.index_path is None or not isinstance(self._hash, HashIndex):
             return  # a shared engine keeps itself; another in-process engine is not saved
         self.index_path.parent.mkdir(parents=True, exist_ok=True)
@@ -466,6 +601,7 @@ class FingerprintIndex:
         )
         try:
             hash_arrays: dict[str, Any] = {f"hash_{k}": v for k, v in self._hash.state().items()}
+            ids, vpk, t = self._rows.merged()
             with os.fdopen(fd, "wb") as f:
                 np.savez(
                     f,
@@ -473,9 +609,9 @@ class FingerprintIndex:
                     cursor=np.array(self._cursor.id, dtype=np.int64),
                     cursor_check=np.array(self._cursor.check),
                     **hash_arrays,
-                    ids=self._ids,
-                    vpk=self._vpk,
-                    t=self._t,
+                    ids=ids,
+                    vpk=vpk,
+                    t=t,
                 )
             os.replace(tmp, self.index_path)
         except BaseException:
@@ -608,7 +744,7 @@ class FingerprintIndex:
         vthr = max(thr, self.vote_threshold if vote_threshold is None else vote_threshold)
         need = self.min_frames if min_frames is None else max(1, min_frames)
         n = len(fp)
-        if n == 0 or not len(self._ids):
+        if n == 0 or not len(self._rows):
             return []
         seconds = np.floor(fp.times).astype(np.int64)
         n_seconds = len(np.unique(seconds))
@@ -623,14 +759,11 @@ class FingerprintIndex:
             flipped.append(False)
         with self._lock:
             qi, ids, dist = self._hash.search(np.concatenate(blocks), self.k, vthr)
-            if not len(qi) or not len(self._ids):
+            if not len(qi) or not len(self._rows):
                 return []
             # hits on ids this index does not hold (a shared engine ahead of it) are dropped
-            pos = np.clip(np.searchsorted(self._ids, ids), 0, len(self._ids) - 1)
-            ok = self._ids[pos] == ids
-            qi, pos, dist = qi[ok], pos[ok], dist[ok]
-            vpk = self._vpk[pos].astype(np.int64)
-            ref_t = self._t[pos].astype(np.float64)
+            ok, vpk, ref_t = self._rows.lookup(ids)
+            qi, dist, vpk, ref_t = qi[ok], dist[ok], vpk[ok], ref_t[ok]
         mirrored = np.asarray(flipped)[qi // n]
         qi = qi % n
         # a source needs `need` distinct seconds of the query; it has at least as many frames
@@ -664,6 +797,12 @@ class FingerprintIndex:
         out.sort(key=lambda m: (-m.score, -m.matched_frames, m.query_range[0]))
         return out
 
+    def warm(self) -> int:
+        """Read every page of the shared file (a shared local index only), so that the first
+        queries after a start do not wait for the disk; returns the bytes mapped (0 otherwise)."""
+        with self._lock:
+            return self._mapped.touch() if self._mapped is not None else 0
+
     def stats(self) -> dict[str, Any]:
         """Index size, kind and feed position."""
         return {
@@ -672,4 +811,6 @@ class FingerprintIndex:
             "kind": self._hash.kind,
             "cursor": self._cursor.id,
             "index_path": str(self.index_path) if self.index_path else None,
+            "shared_path": str(self.shared_path) if self.shared_path else None,
+            "delta_rows": self._rows.pending,
         }

@@ -11,7 +11,8 @@ that stay put while the picture on both sides moves**. So, per batch of sampled 
                    ──► persistent: above EDGE_LEVEL on ≥ PERSIST of the frames
                    ──► columns / rows whose persistent pixels span ≥ MIN_SPAN of the frame
                    ──► rectangles whose four sides are such lines (or the frame's border)
-                       and whose sides are covered ≥ SIDE_COVER: the content regions
+                       and whose sides are covered ≥ SIDE_COVER: the content regions,
+                       best first by how often their sides' edges hold over the batch
 ```
 
 Each region is hashed as its own query row (same time as its frame); the vote by (source,
@@ -41,6 +42,8 @@ MIN_AREA, MAX_AREA = 0.06, 0.9
 MIN_MOTION, MAX_STILL = 2.0, 0.25
 #: Most regions returned per batch (the best-supported first).
 MAX_REGIONS = 4
+#: Most candidate lines per axis (the rectangles tried grow with the fourth power of them).
+MAX_LINES = 12
 
 
 def _lines(persistent: npt.NDArray[np.bool_], span: float) -> list[int]:
@@ -55,6 +58,8 @@ def _lines(persistent: npt.NDArray[np.bool_], span: float) -> list[int]:
                 out[-1] = int(i)
             continue
         out.append(int(i))
+    if len(out) > MAX_LINES:  # a textured, hand-held clip: keep the best-covered lines
+        out = sorted(sorted(out, key=lambda i: -cover[i])[:MAX_LINES])
     return out
 
 
@@ -71,8 +76,9 @@ def content_regions(luma: npt.NDArray[np.float32]) -> list[Box]:
     s = y[:, ::2, ::2]
     sh, sw = s.shape[1:]
     # an edge between columns x-1 and x (rows y-1 and y) that holds on most frames
-    vx = (np.abs(np.diff(s, axis=2)) > EDGE_LEVEL).mean(axis=0) >= PERSIST  # (sh, sw-1)
-    vy = (np.abs(np.diff(s, axis=1)) > EDGE_LEVEL).mean(axis=0) >= PERSIST  # (sh-1, sw)
+    fx = (np.abs(np.diff(s, axis=2)) > EDGE_LEVEL).mean(axis=0)  # (sh, sw-1)
+    fy = (np.abs(np.diff(s, axis=1)) > EDGE_LEVEL).mean(axis=0)  # (sh-1, sw)
+    vx, vy = fx >= PERSIST, fy >= PERSIST
     # a region shows video: its pixels change (a static logo's box is not a region)
     still = s.std(axis=0) < MIN_MOTION
     cols = _lines(vx, MIN_SPAN)
@@ -82,17 +88,21 @@ def content_regions(luma: npt.NDArray[np.float32]) -> list[Box]:
     xs = sorted({0, sw, *(c + 1 for c in cols)})
     ys = sorted({0, sh, *(r + 1 for r in rows)})
 
-    def vside(x: int, a: int, b: int) -> float:
+    def vside(x: int, a: int, b: int) -> tuple[float, float]:
         if x in (0, sw):
-            return 1.0
-        c = vx[a:b, max(0, x - 2) : x + 1].any(axis=1)
-        return float(c.mean()) if b > a else 0.0
+            return 1.0, 1.0
+        if b <= a:
+            return 0.0, 0.0
+        c = fx[a:b, max(0, x - 2) : x + 1].max(axis=1)
+        return float((c >= PERSIST).mean()), float(c.mean())
 
-    def hside(yy: int, a: int, b: int) -> float:
+    def hside(yy: int, a: int, b: int) -> tuple[float, float]:
         if yy in (0, sh):
-            return 1.0
-        c = vy[max(0, yy - 2) : yy + 1, a:b].any(axis=0)
-        return float(c.mean()) if b > a else 0.0
+            return 1.0, 1.0
+        if b <= a:
+            return 0.0, 0.0
+        c = fy[max(0, yy - 2) : yy + 1, a:b].max(axis=0)
+        return float((c >= PERSIST).mean()), float(c.mean())
 
     found: list[tuple[float, Box]] = []
     for i, x0 in enumerate(xs):
@@ -108,7 +118,7 @@ def content_regions(luma: npt.NDArray[np.float32]) -> list[Box]:
                         hside(y0, x0, x1),
                         hside(y1, x0, x1),
                     )
-                    if min(sides) < SIDE_COVER:
+                    if min(cover for cover, _ in sides) < SIDE_COVER:
                         continue
                     inner = (x0 != 0) + (x1 != sw) + (y0 != 0) + (y1 != sh)
                     if inner == 0:
@@ -116,6 +126,8 @@ def content_regions(luma: npt.NDArray[np.float32]) -> list[Box]:
                     if float(still[y0:y1, x0:x1].mean()) > MAX_STILL:
                         continue
                     box = (y0 * 2, min(h, y1 * 2), x0 * 2, min(w, x1 * 2))
-                    found.append((float(np.mean(sides)) + 0.01 * inner, box))
+                    # ranked by how steadily the sides hold: a content region's border holds
+                    # on nearly every frame, a persistent texture edge inside it on fewer
+                    found.append((float(np.mean([f for _, f in sides])) + 0.01 * inner, box))
     found.sort(key=lambda f: -f[0])
     return [box for _, box in found[:MAX_REGIONS]]

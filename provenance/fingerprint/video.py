@@ -39,6 +39,7 @@ from provenance.fingerprint.pdq import (
     hamming,
     luma_from_rgb,
     pdq_with_mirror,
+    quality_of,
     to_hex,
 )
 from provenance.fingerprint.regions import content_regions
@@ -83,12 +84,13 @@ class VideoFingerprint:
     from each border; registered beside the full frames so that cropped copies match) when the
     frames were hashed here; both are ``None`` for hashes loaded from elsewhere. ``filled`` (a
     query-side aid, see ``fill_overlays``) holds the hashes of the frames with a detected static
-    overlay such as a logo painted over with the frame's mean. ``duration`` is the video's
+    overlay such as a logo left out (:func:`masked_pdq`). ``duration`` is the video's
     duration in seconds (0 when unknown). ``windows`` (registration) holds ``(n, k, 32)`` hashes
     of the reference windows :data:`~provenance.fingerprint.windows.WINDOWS` (a window that does
     not apply to a frame repeats the full-frame hash). ``region`` (queries) labels each row: 0
-    the whole picture, 1 its central crop, 2 and up a detected content region; rows of one
-    frame share its time.
+    the whole picture, 1 a part of the picture (its central crop; beside a large static
+    overlay, the reference windows it leaves clear and the top 75 % above a caption bar), 2 and
+    up a detected content region; rows of one frame share its time.
     """
 
     hashes: npt.NDArray[np.uint8]
@@ -252,12 +254,26 @@ def bar_crop(luma: npt.NDArray[np.float32]) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def overlay_mask(luma: npt.NDArray[np.float32], grid: int = 16) -> npt.NDArray[np.bool_] | None:
-    """Pixels of a static overlay (a logo, a caption box) over moving content, or ``None``.
+#: A pixel is still when its luminance's standard deviation over the batch is below this.
+STILL_LEVEL = 2.5
+#: Least and most of the picture a static overlay may cover (share of its pixels).
+OVERLAY_SHARE = (0.003, 0.4)
+#: A 64×64 cell of the masked PDQ block needs this much unmasked filter weight to keep its own
+#: value; lighter cells are filled from their neighbours.
+MIN_CELL_WEIGHT = 0.25
 
-    On a ``grid``×``grid`` raster of cells, a cell is static when its mean luminance barely changes
-    over the batch ``(n, h, w)`` while most cells move. Returns a pixel mask when static cells
-    cover between 1 % and 35 % of the frame, else ``None``.
+
+def overlay_mask(luma: npt.NDArray[np.float32], grid: int = 16) -> npt.NDArray[np.bool_] | None:
+    """Pixels of a static overlay (a logo, a caption box, drawn strokes) over moving content, or
+    ``None``.
+
+    The picture must move: on a ``grid``×``grid`` raster of cells, the median cell's mean
+    luminance changes over the batch ``(n, h, w)``. A pixel is then static when its own
+    luminance barely changes (:data:`STILL_LEVEL`, judged on every second pixel and grown by
+    one, so anti-aliased edges are included); thin strokes are found as well as solid boxes.
+    Only still pixels near still edges count (a smooth, slowly panning patch of the picture is
+    still, but has no edges). Returns a pixel mask when it covers a share
+    :data:`OVERLAY_SHARE` of the frame, else ``None``.
     """
     y = np.asarray(luma, dtype=np.float32)
     n, h, w = y.shape
@@ -265,17 +281,104 @@ def overlay_mask(luma: npt.NDArray[np.float32], grid: int = 16) -> npt.NDArray[n
         return None
     ch, cw = h // grid, w // grid
     cells = y[:, : ch * grid, : cw * grid].reshape(n, grid, ch, grid, cw).mean(axis=(2, 4))
-    spread = cells.std(axis=0)
-    moving = float(np.median(spread))
-    if moving < 4.0:
+    if float(np.median(cells.std(axis=0))) < 4.0:
         return None
-    static = (spread < 0.15 * moving) & (spread < 1.5)
-    share = float(static.mean())
-    if not 0.01 <= share <= 0.35:
+    s = y[:, ::2, ::2]
+    still = s.std(axis=0) < STILL_LEVEL
+    share = float(still.mean())
+    if not OVERLAY_SHARE[0] <= share <= OVERLAY_SHARE[1]:
         return None
-    mask = np.zeros((h, w), dtype=bool)
-    mask[: ch * grid, : cw * grid] = np.kron(static, np.ones((ch, cw), dtype=bool))
-    return mask
+    # an overlay has edges of its own (a still pixel with a strong step to a neighbour), and
+    # its pixels lie near them: a smooth, slowly panning patch of the picture is still too,
+    # but has no such edges
+    mean = s.mean(axis=0)
+    step = np.zeros_like(still)
+    step[:, 1:] |= np.abs(np.diff(mean, axis=1)) > 16.0
+    step[1:, :] |= np.abs(np.diff(mean, axis=0)) > 16.0
+    edges = step & still
+    if float(edges.mean()) < 0.001:
+        return None
+    near = _grow(edges, max(4, min(still.shape) // 24))
+    wide = _grow(still & near, 1)
+    mask: npt.NDArray[np.bool_] = np.repeat(np.repeat(wide, 2, axis=0), 2, axis=1)[:h, :w]
+    share = float(mask.mean())
+    return mask if OVERLAY_SHARE[0] <= share <= OVERLAY_SHARE[1] else None
+
+
+def _grow(mask: npt.NDArray[np.bool_], r: int) -> npt.NDArray[np.bool_]:
+    """``mask`` grown by ``r`` pixels in every direction (a square box, by summed areas)."""
+    h, w = mask.shape
+    c = np.zeros((h + 1, w + 1), np.int32)
+    c[1:, 1:] = mask.cumsum(axis=0, dtype=np.int32).cumsum(axis=1, dtype=np.int32)
+    y0, y1 = np.clip(np.arange(h) - r, 0, h), np.clip(np.arange(h) + r + 1, 0, h)
+    x0, x1 = np.clip(np.arange(w) - r, 0, w), np.clip(np.arange(w) + r + 1, 0, w)
+    total = c[y1][:, x1] - c[y0][:, x1] - c[y1][:, x0] + c[y0][:, x0]
+    out: npt.NDArray[np.bool_] = total > 0
+    return out
+
+
+def _masked_block(frames: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]) -> Any:
+    """PDQ's 64×64 blocks of frames ``(n, h, w)`` with the ``mask``ed pixels left out (see
+    :func:`masked_pdq`)."""
+    keep = (~mask).astype(np.float32)
+    num = downsample64(frames * keep)
+    den = downsample64(keep[None])[0]
+    block = num / np.maximum(den, 1e-6)
+    known = den >= MIN_CELL_WEIGHT
+    value = np.where(known, block, 0.0).astype(np.float32)
+    weight = known.astype(np.float32)
+    for _ in range(64):
+        if bool(weight.all()):
+            break
+        pv = np.pad(value * weight, ((0, 0), (1, 1), (1, 1)))
+        pw = np.pad(weight, 1)
+        sv = sum(pv[:, i : i + 64, j : j + 64] for i in range(3) for j in range(3))
+        sw = sum(pw[i : i + 64, j : j + 64] for i in range(3) for j in range(3))
+        new = (weight == 0) & (sw > 0)
+        value = np.where(new, sv / np.maximum(sw, 1e-6), value).astype(np.float32)
+        weight = np.where(new, 1.0, weight).astype(np.float32)
+    return value
+
+
+def masked_pdq(frames: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]) -> Any:
+    """PDQ hashes of frames ``(n, h, w)`` with the ``mask``ed pixels (an overlay) left out.
+
+    PDQ's decimation to 64×64 is linear, so each cell is the filter-weighted mean of the
+    unmasked pixels alone (filter(frame × keep) / filter(keep)); cells with less than
+    :data:`MIN_CELL_WEIGHT` of their weight left (under a solid logo) take the mean of their
+    already filled neighbours, growing inwards from the overlay's border.
+    """
+    return bits_from_coeffs(dct16(_masked_block(frames, mask)))
+
+
+#: A bottom band (caption bar) of this share of the picture's height, dark bar or still
+#: overlay, gets the query a row for the picture's top 75 % (the reference window ``t75``).
+CAPTION_BAND = (0.05, 0.3)
+
+
+def _caption_box(
+    h: int,
+    pic: tuple[int, int, int, int],
+    mask: npt.NDArray[np.bool_] | None,
+) -> tuple[int, int, int, int] | None:
+    """The top 75 % of the picture a caption bar over its bottom came from, or ``None``.
+
+    A caption bar shows either as a one-sided dark bar (cut off with the bars: the picture
+    then ends above it) or as a still band at the bottom of the picture (``mask``).
+    """
+    y0, y1, x0, x1 = pic
+    full = y1
+    if y0 == 0 and CAPTION_BAND[0] * h <= h - y1 <= CAPTION_BAND[1] * h:
+        full = h  # a one-sided bar at the bottom: the picture went down to the frame's edge
+    elif mask is not None:
+        rows = mask.mean(axis=1) >= 0.7
+        band = len(rows) if rows.all() else int(np.argmax(~rows[::-1]))
+        if not CAPTION_BAND[0] * len(rows) <= band <= CAPTION_BAND[1] * len(rows):
+            return None
+    else:
+        return None
+    box = (y0, y0 + round((full - y0) * 0.75), x0, x1)
+    return box if box[1] - box[0] >= 8 else None
 
 
 def _segments(n: int, cuts: npt.NDArray[np.bool_] | None) -> list[slice]:
@@ -391,11 +494,19 @@ def _hash_batch(
             out.extra.append((idx, *_hash_region(sel, _central(pic, QUERY_CROP)), 1))
         mask = overlay_mask(p) if fill_overlays else None
         if mask is not None:
-            painted = p.copy()
-            painted[:, mask] = p[:, ~mask].mean(axis=1)[:, None]
-            painted_hashes.append((idx, bits_from_coeffs(dct16(downsample64(painted)))))
+            painted_hashes.append((idx, masked_pdq(p, mask)))
+        if regions:
+            cap = _caption_box(h, pic, mask)
+            if cap is not None:
+                out.extra.append((idx, *_hash_region(sel, cap), 1))
+            for wb in _clear_windows(h, w, pic, mask):
+                assert mask is not None
+                out.extra.append((idx, *_hash_masked(sel, wb, pic, mask), 1))
     if regions:
         for k, rb in enumerate(content_regions(y)):
+            # an inset of a letterboxed video brings its bars along: they go, as for a frame
+            top, bottom, left, right = bar_crop(y[:, rb[0] : rb[1], rb[2] : rb[3]])
+            rb = (rb[0] + top, rb[1] - bottom, rb[2] + left, rb[3] - right)
             out.extra.append((np.arange(n), *_hash_region(y, rb), 2 + k))
     out.filled = out.hashes
     if painted_hashes:
@@ -403,6 +514,61 @@ def _hash_batch(
         for idx, ph in painted_hashes:
             out.filled[idx] = ph
     return out
+
+
+#: Most reference windows a query hashes beside a large static overlay, and the largest share
+#: of such a window the overlay's box may cover (that part is left out, see :func:`masked_pdq`).
+MAX_CLEAR_WINDOWS, MAX_WINDOW_OVERLAP = 2, 0.15
+
+
+def _clear_windows(
+    h: int, w: int, pic: tuple[int, int, int, int], mask: npt.NDArray[np.bool_] | None
+) -> list[tuple[int, int, int, int]]:
+    """The largest reference windows (at most :data:`MAX_CLEAR_WINDOWS`) that a large static
+    overlay in the picture ``pic`` leaves (nearly) clear, for the query to hash.
+
+    The overlay's box is where ``mask`` (of the picture) covers a quarter of the rows and
+    columns; a logo of thin strokes has no such box and is left to :func:`masked_pdq` alone.
+    """
+    if mask is None:
+        return []
+    rows = np.nonzero(mask.mean(axis=1) >= 0.25)[0]
+    cols = np.nonzero(mask.mean(axis=0) >= 0.25)[0]
+    if not len(rows) or not len(cols):
+        return []
+    oy0, oy1 = pic[0] + int(rows[0]), pic[0] + int(rows[-1]) + 1
+    ox0, ox1 = pic[2] + int(cols[0]), pic[2] + int(cols[-1]) + 1
+    if (oy1 - oy0) * (ox1 - ox0) < 0.02 * (pic[1] - pic[0]) * (pic[3] - pic[2]):
+        return []
+    clear = []
+    for win in WINDOWS:
+        wb = window_box(win, h, w, pic)
+        if wb is None:
+            continue
+        over = max(0, min(wb[1], oy1) - max(wb[0], oy0)) * max(0, min(wb[3], ox1) - max(wb[2], ox0))
+        area = (wb[1] - wb[0]) * (wb[3] - wb[2])
+        if over <= MAX_WINDOW_OVERLAP * area:
+            clear.append(wb)
+    clear.sort(key=lambda b: -(b[1] - b[0]) * (b[3] - b[2]))
+    return clear[:MAX_CLEAR_WINDOWS]
+
+
+def _hash_masked(
+    frames: npt.NDArray[np.float32],
+    box: tuple[int, int, int, int],
+    pic: tuple[int, int, int, int],
+    mask: npt.NDArray[np.bool_],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.int32], npt.NDArray[np.uint8]]:
+    """Hashes, qualities and mirror hashes of the box of frames, the overlay (``mask`` of the
+    picture ``pic``) left out."""
+    y0, y1, x0, x1 = box
+    sub = mask[y0 - pic[0] : y1 - pic[0], x0 - pic[2] : x1 - pic[2]]
+    block = _masked_block(frames[:, y0:y1, x0:x1], sub)
+    return (
+        bits_from_coeffs(dct16(block)),
+        quality_of(block),
+        bits_from_coeffs(dct16(block[:, :, ::-1])),
+    )
 
 
 def _hash_region(
@@ -707,7 +873,7 @@ def fingerprint_video(
     Letterbox/pillarbox bars are cropped when ``remove_bars``, judged per shot (between scene
     changes) within a batch. With ``fill_overlays`` (for queries), static overlays over moving
     content (logos) are detected per batch and ``filled`` holds the hashes of the frames with
-    them painted over. Frames with quality below ``min_quality`` are dropped. ``threads`` is the
+    them left out (:func:`masked_pdq`). Frames with quality below ``min_quality`` are dropped. ``threads`` is the
     decoder's thread count (0: FFmpeg decides; the default 1 does the most work per CPU second,
     which is what a busy server wants). With ``skip_nonref`` (and sampling) the decoder
     skips the frames no other frame refers to, which roughly doubles decoding speed; the sampled

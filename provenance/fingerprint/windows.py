@@ -19,6 +19,8 @@ actually cut, and stores each as one more row of the frame:
     │        └────┴─────┴────┘  a4x5)   │       └──────────┘
     └───────────────────────────────────┘
     a9x16 / a1x1 / a4x5: full height, centred; a9x16-l / -r: 9:16 moved 15 % of the width
+    t75: the top 75 % of the picture, full width (what a caption bar over the bottom leaves)
+    l50 / r50: the left / right half of the picture, full height (what a large corner logo leaves)
 ```
 
 Central crops are taken of the *frame* (what a copy cropped at its borders keeps); a query that
@@ -41,13 +43,16 @@ class Window:
     ``scale`` (central crops): the share of the frame's width and height kept, centred.
     ``aspect`` (re-cuts): width / height of a window that spans the picture's full height
     (or full width, when the window is wider than the picture), moved by ``shift`` × the
-    picture's width from the centre.
+    picture's width from the centre; its other side is measured on the *frame* (a re-cut is
+    cut from the frame as posted, bars included). ``part`` (what a large overlay leaves):
+    ``(y0, y1, x0, x1)`` as shares of the picture's height and width.
     """
 
     name: str
     scale: float | None = None
     aspect: float | None = None
     shift: float = 0.0
+    part: tuple[float, float, float, float] | None = None
 
 
 #: The windows registration stores, in row order (variant ``2 + i`` in the store). The
@@ -62,6 +67,9 @@ WINDOWS: tuple[Window, ...] = (
     Window("a9x16-l", aspect=9 / 16, shift=-0.15),
     Window("a9x16-r", aspect=9 / 16, shift=0.15),
     Window("a16x9", aspect=16 / 9),
+    Window("t75", part=(0.0, 0.75, 0.0, 1.0)),
+    Window("l50", part=(0.0, 1.0, 0.0, 0.5)),
+    Window("r50", part=(0.0, 1.0, 0.5, 1.0)),
 )
 #: Scale of the central crop a query also hashes (meets the reference crops half way).
 QUERY_CROP = 0.94
@@ -78,18 +86,28 @@ def window_box(window: Window, h: int, w: int, pic: Box) -> Box | None:
         dh, dw = round(h * (1 - window.scale) / 2), round(w * (1 - window.scale) / 2)
         box = (max(y0, dh), min(y1, h - dh), max(x0, dw), min(x1, w - dw))
     elif window.aspect is not None:
-        if pw > ph * window.aspect * 1.1:  # a narrower window: full height
-            ww = round(ph * window.aspect)
+        # the re-cut is of the frame as posted: its size comes from the frame's side
+        ww, hh = round(h * window.aspect), round(w / window.aspect)
+        if pw > min(ww, ph * window.aspect) * 1.1:  # a narrower window: full height
+            ww = min(ww, pw)
             left = x0 + round((pw - ww) / 2 + window.shift * pw)
             if left < x0 or left + ww > x1:
                 return None
             box = (y0, y1, left, left + ww)
-        elif ph > pw / window.aspect * 1.1 and window.shift == 0.0:  # a wider one: full width
-            hh = round(pw / window.aspect)
+        elif ph > min(hh, pw / window.aspect) * 1.1 and window.shift == 0.0:  # wider: full width
+            hh = min(hh, ph)
             top = y0 + round((ph - hh) / 2)
             box = (top, top + hh, x0, x1)
         else:
             return None
+    elif window.part is not None:
+        fy0, fy1, fx0, fx1 = window.part
+        box = (
+            y0 + round(ph * fy0),
+            y0 + round(ph * fy1),
+            x0 + round(pw * fx0),
+            x0 + round(pw * fx1),
+        )
     else:
         return None
     by0, by1, bx0, bx1 = box

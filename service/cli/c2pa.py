@@ -4,39 +4,36 @@
 too); ``sign`` signs a manifest into a file (with ``--mark-id``, the manifest of that registered
 generation); ``read`` reads and validates a file's manifest (exit 1 when there is none or it is
 invalid). Keys are never printed.
+
+``provkit c2pa --help`` imports neither the C2PA library nor the settings: each command loads
+them when it runs.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from provenance.c2pa import (
-    EMBEDDED,
-    GenerationFacts,
-    ManifestCheck,
-    ManifestError,
-    ManifestReader,
-    ManifestSigner,
-    SigningAlg,
-    SigningChain,
-    build_manifest,
-    create_dev_chain,
-    dev_chain,
-)
 from service.cli.common import echo_json, fail, load_settings, services
-from service.settings import Settings
+
+if TYPE_CHECKING:
+    from provenance.c2pa import ManifestCheck, ManifestReader, SigningAlg, SigningChain
+    from service.settings import Settings
 
 
 def _chain(s: Settings) -> SigningChain:
+    from provenance.c2pa import SigningChain, dev_chain
+
     if s.c2pa_cert_file and s.c2pa_key_file:
         return SigningChain.load(s.c2pa_cert_file, s.c2pa_key_file)
     return dev_chain(s.c2pa_dir, "es256" if s.c2pa_alg == "es256" else "ed25519")
 
 
 def _reader(s: Settings) -> ManifestReader:
+    from provenance.c2pa import ManifestReader
+
     anchors = s.c2pa_trust_anchors_file
     try:
         return ManifestReader(anchors.read_text() if anchors else None)
@@ -55,6 +52,8 @@ def c2pa() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def c2pa_init(alg: str | None, force: bool, as_json: bool) -> None:
     """Create the development CA and signing certificate (valid but untrusted)."""
+    from provenance.c2pa import create_dev_chain, dev_chain
+
     s = load_settings()
     if s.c2pa_cert_file or s.c2pa_key_file:
         fail("an operator signing chain is configured (c2pa_cert_file); nothing to create")
@@ -86,6 +85,14 @@ def c2pa_init(alg: str | None, force: bool, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def c2pa_sign(file: Path, out: Path | None, mark_id: str | None, as_json: bool) -> None:
     """Sign a C2PA manifest into FILE (in place unless --out)."""
+    from provenance.c2pa import (
+        EMBEDDED,
+        GenerationFacts,
+        ManifestError,
+        ManifestSigner,
+        build_manifest,
+    )
+
     if file.suffix.lower() not in EMBEDDED:
         fail(f"{file.suffix or 'this format'}: C2PA manifests go in {', '.join(sorted(EMBEDDED))}")
     s = load_settings()
@@ -114,6 +121,8 @@ def c2pa_sign(file: Path, out: Path | None, mark_id: str | None, as_json: bool) 
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
 def c2pa_read(file: Path, as_json: bool) -> None:
     """Read and validate the C2PA manifest in FILE (or its FILE.c2pa sidecar)."""
+    from provenance.c2pa import ManifestError
+
     try:
         check = _reader(load_settings()).read(file)
     except ManifestError as exc:

@@ -7,7 +7,6 @@ from typing import Any
 import click
 
 from service.cli.common import echo_json, load_settings
-from service.settings import config_file
 
 
 @click.command("info")
@@ -20,6 +19,7 @@ def info_cmd(as_json: bool) -> None:
     from provenance.registry.db import make_engine
     from provenance.registry.models import Generation
     from service.schema import current_revisions, head_revisions
+    from service.settings import config_file
 
     s = load_settings()
     cfg = config_file()

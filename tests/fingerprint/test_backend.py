@@ -80,7 +80,10 @@ def test_cli_reindex_with_the_local_backend(
     assert "reindexed 1 videos (20 frame hashes, flat)" in result.stdout
     result = runner.invoke(cli, ["video", "reindex", "--json"])
     assert json.loads(result.stdout) == {"videos": 1, "hashes": 20, "engine": "flat"}
-    reopened = FingerprintIndex(f"sqlite:///{data / 'provkit.db'}", data / "fingerprints.npz")
+    # the service's workers share one mapped file: reopened as they open it, it is current
+    reopened = FingerprintIndex(
+        f"sqlite:///{data / 'provkit.db'}", data / "fingerprints.npz", shared=True
+    )
     assert reopened.loaded_from == "file" and found(reopened, 1) == ["v1"]
     monkeypatch.setenv("PROVKIT_FINGERPRINT_BACKEND", "faiss")
     result = runner.invoke(cli, ["video", "reindex"])

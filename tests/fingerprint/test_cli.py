@@ -46,7 +46,7 @@ def test_add_folder_trace_remove(
     code, out, err = _run("video", "add", str(folder))
     assert code == 0, err
     assert "added clip1" in out and "added clip2" in out
-    assert (env / "fingerprints.npz").is_file() and (env / "provkit.db").is_file()
+    assert (env / "fingerprints.map").is_file() and (env / "provkit.db").is_file()
 
     code, out, err = _run("video", "add", str(source_video(3)), "--id", "third", "--json")
     assert code == 0, err

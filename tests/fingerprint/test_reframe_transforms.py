@@ -40,7 +40,15 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> FingerprintIndex:
     idx = FingerprintIndex(url, None, autosave=False)
     idx.add("s31", fingerprint_video(_clip(31, 10.0), frame_rate=RATE))
     idx.add("s32", fingerprint_video(_clip(32, 6.0), frame_rate=RATE))
+    idx.add("p33", fingerprint_video(_portrait(), frame_rate=RATE))
     return idx
+
+
+@functools.cache
+def _portrait() -> list[Frame]:
+    """A portrait 180x320 clip with black pillarbox bars of 18 px (the picture is 144 wide)."""
+    frames = synthetic_frames(10.0, width=144, height=320, fps=RATE, seed=33, scene_s=5.0)
+    return [np.pad(f, ((0, 0), (18, 18), (0, 0))) for f in frames]
 
 
 def _excerpt() -> list[Frame]:
@@ -105,6 +113,51 @@ SINGLE = {
     "9:16 15 % left": _recut(9 / 16, -0.15),
     "9:16 15 % right": _recut(9 / 16, 0.15),
 }
+
+
+def _caption(frac: float) -> Callable[[Frame], Frame]:
+    def f(x: Frame) -> Frame:
+        out = x.copy()
+        out[H - round(H * frac) :] = 24
+        return out
+
+    return f
+
+
+#: a still logo: four saturated colour bars (and a white line), stretched to the logo's size
+_LOGO = np.array([[[230, 40, 40], [40, 230, 40], [240, 240, 30], [30, 30, 230]]], np.uint8)
+
+
+def _logo(frac: float) -> Callable[[Frame], Frame]:
+    def f(x: Frame) -> Frame:
+        h, w = round(H * frac), round(W * frac)
+        bars = np.repeat(np.repeat(_LOGO, h, axis=0), -(-w // 4), axis=1)[:, :w]
+        bars[h // 2 - 2 : h // 2 + 2] = 250
+        out = x.copy()
+        y0, x0 = round(H * 0.04), W - w - round(W * 0.03)
+        out[y0 : y0 + h, x0 : x0 + w] = bars
+        return out
+
+    return f
+
+
+def _strokes(x: Frame) -> Frame:
+    """A line drawing over the middle of the frame (rings and a bar, 3 px strokes)."""
+    yy, xx = np.mgrid[:H, :W]
+    ring = lambda cy, cx, r: np.abs(np.hypot(yy - cy, xx - cx) - r) < 1.5  # noqa: E731
+    lines = ring(60, 130, 14) | ring(60, 190, 14) | ring(100, 160, 34)
+    lines[120:123, 120:200] = True
+    out = x.copy()
+    out[lines] = 10
+    return out
+
+
+OVERLAID = {
+    "caption bar 25 % of the height": _caption(0.25),
+    "caption bar 15 % of the height": _caption(0.15),
+    "logo 25 % of the frame": _logo(0.5),
+    "drawn strokes": _strokes,
+}
 PAIRED = {
     "picture-in-picture 50 % over video": _pip(0.5, "video"),
     "picture-in-picture 50 % over flat": _pip(0.5, "flat"),
@@ -131,6 +184,23 @@ def test_composited_copies_are_found(index: FingerprintIndex, name: str) -> None
     assert abs(matches[0].offset_s - START) <= 0.5, (name, matches[0])
 
 
+@pytest.mark.parametrize("name", list(OVERLAID))
+def test_copies_under_large_overlays_are_found(index: FingerprintIndex, name: str) -> None:
+    frames = [OVERLAID[name](f) for f in _excerpt()]
+    matches = index.search(fingerprint_query(frames, frame_rate=RATE))
+    assert matches, name
+    assert matches[0].video_id == "s31", (name, matches[0])
+    assert abs(matches[0].offset_s - START) <= 0.5, (name, matches[0])
+
+
+def test_portrait_source_with_bars_is_found_from_its_16x9_recut(index: FingerprintIndex) -> None:
+    top = (320 - round(180 * 9 / 16)) // 2
+    frames = [f[top : top + round(180 * 9 / 16)] for f in _portrait()[24:72]]
+    matches = index.search(fingerprint_query(frames, frame_rate=RATE))
+    assert matches and matches[0].video_id == "p33", matches
+    assert abs(matches[0].offset_s - 3.0) <= 0.5, matches[0]
+
+
 def test_unrelated_composite_finds_nothing(index: FingerprintIndex) -> None:
     frames = [_split(1)(o, x) for o, x in zip(_other(), _clip(78, 6.0), strict=True)]
     assert index.search(fingerprint_query(frames, frame_rate=RATE)) == []
@@ -154,6 +224,12 @@ def test_windows_that_do_not_apply_are_skipped() -> None:
     assert boxes["a9x16"] == (0, 180, 110, 211)
     portrait = {w.name: window_box(w, 320, 180, (0, 320, 0, 180)) for w in WINDOWS}
     assert portrait["a9x16"] is None and portrait["a16x9"] == (110, 211, 0, 180)
+    # a re-cut is of the frame as posted: with pillarbox bars its height still comes from the
+    # frame's width, and it keeps the picture's width
+    barred = {w.name: window_box(w, 320, 180, (0, 320, 18, 162)) for w in WINDOWS}
+    assert barred["a16x9"] == (110, 211, 18, 162)
+    assert boxes["t75"] == (0, 135, 0, 320)
+    assert boxes["l50"] == (0, 180, 0, 160) and boxes["r50"] == (0, 180, 160, 320)
 
 
 def test_windows_are_stored_as_extra_rows(tmp_path: Path) -> None:
@@ -162,6 +238,6 @@ def test_windows_are_stored_as_extra_rows(tmp_path: Path) -> None:
     fp = fingerprint_video(_clip(31, 4.0), frame_rate=RATE)
     assert fp.windows is not None and fp.windows.shape == (len(fp), len(WINDOWS), 32)
     hashes, _, _, variant = _frame_rows(fp)
-    applying = sum(window_box(w, H, W, (0, H, 0, W)) is not None for w in WINDOWS)
-    assert len(hashes) == len(fp) * (2 + applying)
-    assert set(np.unique(variant)) == {0, 1, *range(WINDOW_VARIANT, WINDOW_VARIANT + applying)}
+    applying = [k for k, w in enumerate(WINDOWS) if window_box(w, H, W, (0, H, 0, W)) is not None]
+    assert len(hashes) == len(fp) * (2 + len(applying))
+    assert set(np.unique(variant)) == {0, 1, *(WINDOW_VARIANT + k for k in applying)}

@@ -174,7 +174,15 @@ def test_static_overlay_is_detected_and_filled(
     mask = overlay_mask(luma)
     assert mask is not None
     assert mask[10:28, -55:-10].mean() > 0.8  # the logo
-    assert mask[50:, :100].mean() < 0.05  # moving content
+    assert mask[50:, :100].mean() < 0.15  # moving content (a slow, smooth pan may be still)
+    # the picture with the logo left out hashes closer to the picture without it
+    from provenance.fingerprint.pdq import pdq_hash
+    from provenance.fingerprint.video import masked_pdq
+
+    clean = source_frames(6, 16.0)[: 8 * FPS : FPS // 4]
+    source = pdq_hash(np.stack([f.mean(axis=2) for f in clean]).astype(np.float32))[0]
+    plain_d = hamming(pdq_hash(luma)[0], source).mean()
+    assert hamming(masked_pdq(luma, mask), source).mean() <= plain_d - 5
     fp = fingerprint_query(frames, frame_rate=FPS)
     assert fp.filled is not None and fp.region is not None
     whole = fp.region == 0  # the frames' own rows (the query's extra rows are not filled)

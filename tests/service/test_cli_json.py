@@ -3,8 +3,10 @@ command table that loads each command only when it is used."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
 import stat
 import subprocess
 import sys
@@ -62,33 +64,122 @@ def test_light_copies_match_the_libraries() -> None:
     assert pipeline_cmds.TIERS == TIERS
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["--help"], ["watermark", "--help"], ["video", "--help"], ["keys", "--help"],
-     ["db", "--help"], ["cert", "--help"], ["verify", "--help"], ["screen", "--help"]],
-)  # fmt: skip
-def test_help_imports_no_store_or_dsp(argv: list[str]) -> None:
+#: Every help screen, every command group's subcommands' included, in one process: after all
+#: of them, none of the store, the DSP stack or the settings may have been imported.
+_HELP_SCRIPT = """
+import sys
+from service.cli.main import COMMANDS, cli, main
+
+HEAVY = ("sqlalchemy", "alembic", "scipy", "numpy", "pydantic", "c2pa", "faiss", "cryptography")
+screens = 0
+
+
+def show(argv):
+    global screens
+    sys.argv = ["provkit", *argv]
+    try:
+        main()
+    except SystemExit as e:
+        assert e.code == 0, (argv, e.code)
+    heavy = [m for m in HEAVY if m in sys.modules]
+    assert not heavy, (argv, heavy)
+    screens += 1
+
+
+show(["--help"])
+for name in sorted(COMMANDS):
+    show([name, "--help"])  # loads the command's module
+    for sub in sorted(getattr(cli.get_command(None, name), "commands", {})):
+        show([name, sub, "--help"])
+print("SCREENS", screens, file=sys.stderr)
+"""
+
+
+def test_help_imports_no_store_or_dsp() -> None:
+    r = subprocess.run(
+        [sys.executable, "-c", _HELP_SCRIPT],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    screens = int(r.stderr.split("SCREENS ")[1].split()[0])
+    assert screens >= 40
+    for name in COMMANDS:
+        assert f"  {name} " in r.stdout
+
+
+def test_label_read_starts_light(tmp_path: Path) -> None:
+    """A command that runs without the store (reading a file's AIGC label) imports neither the
+    store nor the DSP stack."""
+    wav = tmp_path / "a.wav"
+    wav.write_bytes(
+        b"RIFF" + (36).to_bytes(4, "little") + b"WAVEfmt " + (16).to_bytes(4, "little")
+        + bytes.fromhex("01000100803e0000007d00000200100064617461") + (0).to_bytes(4, "little")
+    )  # fmt: skip
     code = (
         "import sys\n"
         "from service.cli.main import main\n"
-        f"sys.argv = ['provkit', *{argv!r}]\n"
-        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 0\n"
-        "heavy = [m for m in ('sqlalchemy', 'alembic', 'scipy', 'numpy', 'pydantic') "
-        "if m in sys.modules]\n"
-        "print('HEAVY', heavy, file=sys.stderr)\n"
+        f"sys.argv = ['provkit', 'label', 'read', {str(wav)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert e.code == 1, e.code\n"
+        "print('HEAVY', [m for m in ('sqlalchemy', 'alembic', 'scipy', 'numpy') "
+        "if m in sys.modules], file=sys.stderr)\n"
     )
     r = subprocess.run(
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PROVKIT_DATA_DIR": str(tmp_path / "var")},
         check=True,
     )
+    assert "HEAVY []" in r.stderr and "no AIGC label" in r.stdout
+    assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize(
+    ("argv", "heavy"),
+    [
+        (["watermark", "keygen"], ("sqlalchemy", "alembic", "scipy")),
+        (["cert", "keygen"], ("sqlalchemy", "alembic", "scipy", "web3")),
+    ],
+)
+def test_keygen_starts_light(tmp_path: Path, argv: list[str], heavy: tuple[str, ...]) -> None:
+    """The keygen commands import only the key modules: the packages load their other modules
+    when a name is first used."""
+    out = tmp_path / "new.key"
+    code = (
+        "import sys\n"
+        "from service.cli.main import main\n"
+        f"sys.argv = ['provkit', *{argv!r}, {str(out)!r}]\n"
+        "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
+        f"print('HEAVY', [m for m in {heavy!r} if m in sys.modules], file=sys.stderr)\n"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "PROVKIT_DATA_DIR": str(tmp_path / "var")},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
     assert "HEAVY []" in r.stderr
-    if argv == ["--help"]:
-        for name in COMMANDS:
-            assert f"  {name} " in r.stdout
+    assert out.exists()
+
+
+@pytest.mark.parametrize("package", ["watermark", "provenance.certificate"])
+def test_lazy_packages_export_what_they_list(package: str) -> None:
+    """Every name in a lazily loading package's ``__all__`` resolves, and nothing else does."""
+    mod = importlib.import_module(package)
+    assert set(mod.__all__) == set(mod._MODULE_OF)
+    # submodules named like an export (``watermark.embed``, ``certificate.mint``) load first
+    for info in pkgutil.iter_modules(mod.__path__):
+        importlib.import_module(f"{package}.{info.name}")
+    for name in mod.__all__:
+        assert getattr(mod, name) is getattr(importlib.import_module(mod._MODULE_OF[name]), name)
+    with pytest.raises(AttributeError):
+        _ = mod.no_such_name
 
 
 def test_keys_json_and_exit_codes(runner: CliRunner) -> None:

@@ -1,4 +1,5 @@
-"""Schemathesis fuzzes the OpenAPI schema: no generated request may produce a 5xx."""
+"""Schemathesis fuzzes the OpenAPI schema: no generated request may produce a 5xx, and every
+answer has a documented status, content type and body schema."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from service.app import create_app
 from service.schema import upgrade
@@ -20,6 +26,8 @@ _app = create_app(_settings)
 _KEY, _ = _app.state.services.keys.create(["admin"], "fuzz")
 
 schema = schemathesis.openapi.from_asgi("/openapi.json", _app)
+#: the answer matches the schema: a documented status code, its content type, its body schema
+_CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.mark.slow
@@ -35,6 +43,7 @@ def test_no_server_errors(case: schemathesis.Case) -> None:
     assert response.status_code < 500, (
         f"{case.method} {case.path}: {response.status_code} {response.text[:300]}"
     )
+    case.validate_response(response, checks=_CONFORMANCE)
 
 
 def test_generate_bad_bodies_are_4xx() -> None:

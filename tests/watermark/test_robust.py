@@ -16,14 +16,18 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from watermark import LayerResult, WatermarkError, WatermarkKey, detect, detect_file, embed
+from watermark.frame import coded_bits
 from watermark.layers import combine, resolve_layers
 from watermark.robust import detect_robust, spectrum
+from watermark.robust import embed as robust_embed
+from watermark.robust.detect import search, soft_bits
 from watermark.robust.features import pool_matrix, pool_taps
 from watermark.robust.grid import (
     BANDS,
     BIN_HI,
     BIN_LO,
     CELLS,
+    GROUPS,
     HOP,
     PHASES,
     SYNC_CELLS,
@@ -147,6 +151,43 @@ def test_layout_is_keyed(key: WatermarkKey, other_key: WatermarkKey) -> None:
     s1, s2 = cell_signs(key, PAYLOAD), cell_signs(key, bytes(8))
     assert np.array_equal(s1.ravel()[lay.sync], s2.ravel()[lay.sync])
     assert not np.array_equal(s1, s2)
+
+
+def test_informed_groups(key: WatermarkKey) -> None:
+    """Every coded bit is its own group; the sync cells form groups of the same size."""
+    lay = robust_layout(key)
+    data = ~lay.sync
+    assert np.array_equal(lay.group[data], lay.data_bit[data])
+    sizes = np.bincount(lay.group)
+    assert sizes.size == GROUPS and sizes.min() == sizes.max() == 16
+    hops = np.arange(600, 700)
+    g = robust_embed._groups(hops, key)
+    assert g.shape == (hops.size, BANDS)
+    assert (g[hops < robust_embed.ISS_HOPS] < GROUPS).all()
+    assert (g[hops >= robust_embed.ISS_HOPS] >= GROUPS).all()  # the next aligned 10 s span
+
+
+def test_informed_embedding_fixes_wrong_bits(
+    key: WatermarkKey, make_music: Music, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Measuring and correcting the mark leaves (almost) no coded bit with the wrong sign on
+    the unattacked copy; without it the host flips a good share of them."""
+    x = make_music(16000, 10.0, channels=1, seed=36)[:, 0].astype(np.float32)
+    sign = 1.0 - 2.0 * coded_bits(PAYLOAD)
+
+    def wrong(rounds: int) -> float:
+        monkeypatch.setattr(robust_embed, "ISS_ROUNDS", rounds)
+        m = embed(x, 16000, PAYLOAD, key, layers=ROBUST)
+        a = Analyzer(16000)
+        a.feed(m)
+        spec = a.finish()
+        cand = search(spec, key, 0.0)[0][0]
+        return float(np.mean(soft_bits(spec, key, cand) * sign < 0))
+
+    rounds = robust_embed.ISS_ROUNDS
+    plain, informed = wrong(0), wrong(rounds)
+    assert plain > 0.02
+    assert informed < plain / 2
 
 
 def test_pool_matrix_speed_one_is_identity_on_bands() -> None:

@@ -174,15 +174,26 @@ def search(
     return sorted(pool, key=lambda c: -c.z), tried * PERIOD_HOPS
 
 
-def _decode(key: WatermarkKey, cands: list[_Cand]) -> list[bytes | None]:
+def _soft(key: WatermarkKey, cand: _Cand) -> np.ndarray:
+    """Soft value of every coded bit (positive = bit 0) from a candidate's folded features."""
     lay = robust_layout(key)
     data = ~lay.sync
+    rolled = np.roll(cand.folded, -cand.shift, axis=0)
+    cells = rolled.reshape(CELLS_T, HOPS_PER_CELL, BANDS).sum(axis=1).ravel()
+    v = cells[data] * lay.chips[data]
+    return np.bincount(lay.data_bit[data], weights=v, minlength=CODED_BITS)
+
+
+def soft_bits(spec: np.ndarray, key: WatermarkKey, cand: _Cand) -> np.ndarray:
+    """The soft coded bits of ``spec`` read at ``cand``'s alignment (diagnostics)."""
+    folded = fold(spec, cand.speed, cand.phase, None, PHASES)
+    return _soft(key, _Cand(cand.z, cand.speed, cand.phase, cand.shift, folded))
+
+
+def _decode(key: WatermarkKey, cands: list[_Cand]) -> list[bytes | None]:
     soft = np.zeros((len(cands), CODED_BITS))
     for i, c in enumerate(cands):
-        rolled = np.roll(c.folded, -c.shift, axis=0)
-        cells = rolled.reshape(CELLS_T, HOPS_PER_CELL, BANDS).sum(axis=1).ravel()
-        v = cells[data] * lay.chips[data]
-        soft[i] = np.bincount(lay.data_bit[data], weights=v, minlength=CODED_BITS)
+        soft[i] = _soft(key, c)
     return decode_payloads(soft)
 
 

@@ -71,8 +71,25 @@ def pool_taps(speed: float) -> tuple[np.ndarray, np.ndarray]:
     return first, taps
 
 
-def _features(mag: np.ndarray, speed: float) -> np.ndarray:
-    """Normalized log band energies (hops, BANDS), float32, for a chunk of stored magnitudes."""
+def hop_mean(x: np.ndarray, size: int) -> np.ndarray:
+    """Mean over ``size`` (odd) hops centred on each hop (edges repeated), axis 0, summed in a
+    fixed order so that a hop's value depends only on its neighbours, not on where the array
+    starts (a running sum carries rounding from the start: the file embedder, which works block
+    by block, must measure exactly what the in-memory embedder measures)."""
+    h = size // 2
+    pad = np.concatenate([np.repeat(x[:1], h, axis=0), x, np.repeat(x[-1:], h, axis=0)])
+    out = pad[: x.shape[0]].copy()
+    for k in range(1, size):
+        out += pad[k : k + x.shape[0]]
+    out *= out.dtype.type(1.0 / size)
+    return out
+
+
+def band_features(mag: np.ndarray, speed: float, *, exact: bool = False) -> np.ndarray:
+    """Normalized log band energies (hops, BANDS), float32, for a chunk of stored magnitudes.
+
+    ``exact``: take the 9-hop mean with :func:`hop_mean` (bit-identical whatever block the hops
+    came in; the embedder needs that) instead of a running sum (faster; the detector's search)."""
     first, taps = pool_taps(speed)
     p = mag.astype(np.float32)
     np.square(p, out=p)
@@ -82,7 +99,10 @@ def _features(mag: np.ndarray, speed: float) -> np.ndarray:
     silent = e < FLOOR
     lg = np.log(np.maximum(e, FLOOR))
     lt = lg - uniform_filter1d(lg, NORM_BANDS, axis=1, mode="nearest")
-    lt -= uniform_filter1d(lt, NORM_HOPS, axis=0, mode="nearest")
+    if exact:
+        lt -= hop_mean(lt, NORM_HOPS)
+    else:
+        lt -= uniform_filter1d(lt, NORM_HOPS, axis=0, mode="nearest")
     np.clip(lt, -CLIP, CLIP, out=lt)
     lt[silent] = 0.0
     return lt
@@ -121,7 +141,7 @@ def fold(
     sel = grid_rows(n, speed, phase, phases)
     out = np.zeros(PERIOD_HOPS * BANDS, dtype=np.float64)
     for a, b, lo, hi in _chunks(sel.size):
-        lt = _features(spec[sel[lo:hi]], speed)[a - lo : b - lo]
+        lt = band_features(spec[sel[lo:hi]], speed)[a - lo : b - lo]
         hop_phase = np.arange(a, b) % PERIOD_HOPS
         idx = (hop_phase[:, None] * BANDS + np.arange(BANDS)[None, :]).ravel()
         out += np.bincount(idx, weights=lt.ravel(), minlength=PERIOD_HOPS * BANDS)
@@ -149,7 +169,7 @@ def window_scores(
     num = np.zeros(nw)
     den = np.zeros(nw)
     for a, b, lo, hi in _chunks(sel.size):
-        lt = _features(spec[sel[lo:hi]], speed)[a - lo : b - lo]
+        lt = band_features(spec[sel[lo:hi]], speed)[a - lo : b - lo]
         r = ref[(np.arange(a, b) - shift) % PERIOD_HOPS]
         w_of = sel[a:b] // win_rows
         num += np.bincount(w_of, weights=np.einsum("ij,ij->i", lt, r), minlength=nw)

@@ -49,6 +49,9 @@ PERIOD_S = PERIOD_HOPS * HOP / RATE
 CELLS = CELLS_T * BANDS  # 5760
 SYNC_CELLS = 864
 DATA_CELLS = CELLS - SYNC_CELLS  # 4896: every coded bit in 16 cells
+#: informed embedding: the sync cells in 54 groups of 16, the size of a coded bit's group
+SYNC_GROUPS = SYNC_CELLS * CODED_BITS // DATA_CELLS
+GROUPS = CODED_BITS + SYNC_GROUPS
 
 
 def band_edges_hz() -> np.ndarray:
@@ -68,6 +71,7 @@ class RobustLayout:
     chips: np.ndarray  # (CELLS,) +1/-1
     sync: np.ndarray  # (CELLS,) bool: sync cell
     data_bit: np.ndarray  # (CELLS,) coded-bit index, -1 for sync cells
+    group: np.ndarray  # (CELLS,) informed-embedding group: the coded bit, or a group of sync cells
 
 
 @lru_cache(maxsize=16)
@@ -79,9 +83,11 @@ def _layout_cached(secret: bytes) -> RobustLayout:
     sync[order[:SYNC_CELLS]] = True
     data_bit = np.full(CELLS, -1, dtype=np.int64)
     data_bit[order[SYNC_CELLS:]] = np.arange(DATA_CELLS) % CODED_BITS
-    for a in (chips, sync, data_bit):
+    group = data_bit.copy()
+    group[order[:SYNC_CELLS]] = CODED_BITS + np.arange(SYNC_CELLS) % SYNC_GROUPS
+    for a in (chips, sync, data_bit, group):
         a.setflags(write=False)
-    return RobustLayout(chips=chips, sync=sync, data_bit=data_bit)
+    return RobustLayout(chips=chips, sync=sync, data_bit=data_bit, group=group)
 
 
 def robust_layout(key: WatermarkKey) -> RobustLayout:
