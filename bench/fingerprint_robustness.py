@@ -488,10 +488,14 @@ def run(
         lines.append("| " + " | ".join(row) + " |")
     lines += [
         "",
-        f"False matches: **{false_hits}** of {n_fq} unrelated queries ({n_false} procedural 10 s clips "
-        f"with other seeds + {len(te_queries)} upstream sample videos, all fingerprinted as "
-        "queries) against an index of "
-        f"{n_false} unrelated procedural sources of 30 s ({fm_frames} frame hashes).",
+        (
+            f"False matches: **{false_hits}** of {n_fq} unrelated queries ({n_false} procedural "
+            f"10 s clips with other seeds + {len(te_queries)} upstream sample videos, all "
+            "fingerprinted as queries) against an index of "
+            f"{n_false} unrelated procedural sources of 30 s ({fm_frames} frame hashes)."
+            if false_matches
+            else "False matches: not measured in this run (`--no-false-matches`)."
+        ),
         "",
         f"Search time per query, fingerprinting excluded (small index, {len(q_times)} queries): median "
         f"{1000 * float(np.median(q_times)):.1f} ms (FAISS's threads make it swing with the "
