@@ -8,10 +8,12 @@ import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from watermark.errors import WatermarkError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 KEY_BYTES = 32
 
@@ -84,4 +86,6 @@ class WatermarkKey:
 
     def prf_uint32(self, label: str, count: int) -> np.ndarray:
         """``count`` pseudo-random 32-bit unsigned integers for ``label``."""
+        import numpy as np  # here, so that key handling alone (keygen) does not load numpy
+
         return np.frombuffer(self.prf(label, 4 * count), dtype=">u4").astype(np.uint32)

@@ -141,7 +141,7 @@ def test_label_read_starts_light(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("argv", "heavy"),
     [
-        (["watermark", "keygen"], ("sqlalchemy", "alembic", "scipy")),
+        (["watermark", "keygen"], ("sqlalchemy", "alembic", "scipy", "numpy")),
         (["cert", "keygen"], ("sqlalchemy", "alembic", "scipy", "web3")),
     ],
 )
