@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from pathlib import Path
 
 
@@ -43,3 +44,17 @@ def smaps_mb(pid: int) -> dict[str, float]:
             if len(parts) == 3 and parts[2] == "kB":
                 out[parts[0].rstrip(":")] = int(parts[1]) / 1024
     return out
+
+
+def wait_ready(url: str, attempts: int, interval: float = 0.25) -> bool:
+    """Poll ``url/readyz`` until it answers 200 (True) or ``attempts`` polls have failed."""
+    import httpx
+
+    for _ in range(attempts):
+        try:
+            if httpx.get(url + "/readyz", timeout=1).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(interval)
+    return False

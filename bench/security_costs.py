@@ -109,13 +109,7 @@ def main() -> None:
     auth = {"Authorization": f"Bearer {key}"}
     rows: list[tuple[str, str, float, float]] = []
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
+        procstat.wait_ready(url, 240)
         time.sleep(1.0)
         for _ in range(4):  # warm the chain routes (web3 raises the recursion limit on import)
             httpx.post(url + "/v1/certificates/anchor", headers=auth, timeout=120)

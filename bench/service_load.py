@@ -50,7 +50,7 @@ import numpy as np
 
 from bench._report import RESULTS, replace_subsection, write_section
 from bench.index_scale import fill_postgres, pg_database
-from bench.procstat import rss_mb
+from bench.procstat import rss_mb, wait_ready
 
 PROMPTS = [
     "a calm piano piece for a rainy afternoon",
@@ -258,14 +258,7 @@ def _production(args: argparse.Namespace, root: Path, tmp: Path) -> list[str]:
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         url = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(480):
-                try:
-                    if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                time.sleep(0.25)
-            else:
+            if not wait_ready(url, 480):
                 raise SystemExit("server did not start")
             _run(url, key, 8, 2, verify)  # warm-up: both workers open the index
             load_idle = os.getloadavg()[0]
@@ -375,14 +368,7 @@ def main() -> None:
     rss: list[tuple[int, float]] = []
     verify_rss: list[tuple[int, float]] = []
     try:
-        for _ in range(240):
-            try:
-                if httpx.get(url + "/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        else:
+        if not wait_ready(url, 240):
             raise SystemExit("server did not start")
 
         def screen(c: httpx.Client, i: int) -> httpx.Response:
