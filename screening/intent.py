@@ -164,15 +164,23 @@ def is_fictional_or_awareness(clean: str) -> bool:
     )
 
 
+_CALL_SOURCE = lexicon.compiled("call_source")
+
+
 def is_call(clean: str) -> bool:
-    """True when the prompt is about a phone call, voicemail or voice message."""
-    return _FRAUD_CALL.search(clean) is not None
+    """True when the prompt is about a phone call, voicemail or voice message.
+
+    A recording named as the source of a voice ("clone his voice from this voicemail") is not
+    a call being faked.
+    """
+    text = _CALL_SOURCE.sub(" ", clean)
+    return _FRAUD_CALL.search(text) is not None or _FRAUD_CALL_MULTI.search(text) is not None
 
 
 def contexts(clean: str) -> set[str]:
     """The context flags of a cleaned prompt (see :data:`CONTEXTS`)."""
     out: set[str] = set()
-    aware = _AWARENESS.search(clean) is not None
+    aware = _AWARENESS.search(clean) is not None or _AWARENESS_MULTI.search(clean) is not None
     if not aware and (
         _FRAUD_STRONG.search(clean)
         or (_FRAUD_CALL.search(clean) and (_FRAUD_MONEY.search(clean) or _POSE.search(clean)))
@@ -197,6 +205,7 @@ _SPECIFIC_AFTER = lexicon.compiled("specific_after")
 _OWN_LEFT = lexicon.compiled("own_left")
 
 _OWN_IN = lexicon.compiled("own_in")
+_QUOTED = re.compile(r"[“\"「‘『][^”\"」’』]*[”\"」’』]")
 
 _SOURCE_LEFT = lexicon.compiled("source_left")
 
@@ -241,7 +250,8 @@ def find_unnamed(marked: str) -> list[TargetSpan]:
     for rx in described[1:]:
         for m in rx.finditer(marked):
             own = _OWN_LEFT.search(marked[max(0, m.start() - 4) : m.start()])
-            if not own and not _OWN_IN.search(m.group(0)):
+            # "我" inside a quoted catchphrase ("那个“我命由我不由天”的…") is not "our …"
+            if not own and not _OWN_IN.search(_QUOTED.sub("", m.group(0))):
                 add("unnamed_public", m, specific=True)
     for who, rx in (
         ("unknown_source", _UNKNOWN_SOURCE),
@@ -264,6 +274,9 @@ def find_unnamed(marked: str) -> list[TargetSpan]:
 
 
 _QUESTION = lexicon.compiled("question")
+_WORK_POINTER = lexicon.compiled("work_pointer")
+_VOICE_SUBJECT_ZH = lexicon.compiled("voice_subject_zh")
+_VOICE_SUBJECT_EN = lexicon.compiled("voice_subject_en")
 
 
 def _negated(left: str) -> bool:
@@ -323,6 +336,9 @@ def what_for(
     left_s = left.rstrip()
     left_n = left_s + " " if left_s else ""
     right_s = right.lstrip()
+    if _WORK_POINTER.match(right_s):
+        # a title, then its performer: "《富士山下》嗰个歌手把声", "『半沢直樹』の主演俳優の声で"
+        right_s = right = _WORK_POINTER.sub("", right_s, count=1)
     if who in ("public", "nogo", "private", "named_unknown"):
         right_s = strip_honorific(right_s)  # "周杰伦老师的声音", "米津玄師さんの声"
     if who in ("self", "role", "unknown_source"):
@@ -348,6 +364,19 @@ def what_for(
         )
     )
     if clone and _NOT_VOICE_RIGHT.match(right_s):
+        clone = False
+    if (
+        clone
+        and (mention_ctx or "?" in marked)
+        and (_VOICE_SUBJECT_ZH.match(right_s) or _VOICE_SUBJECT_EN.match(right))
+        and not (
+            _CLONE_LEFT_ZH.search(left_s)
+            or _STRONG_LEFT_ZH.search(left_s)
+            or _CLONE_LEFT_EN.search(left_n)
+        )
+    ):
+        # "为什么周深的声音像天使？写篇乐评", "a blog post on why Adele's voice is so powerful":
+        # the voice is what is talked about
         clone = False
     if clone:
         return "negated" if _negated(left) else "clone"
@@ -426,52 +455,103 @@ def _alt(key: str, *, loose: bool = False) -> str:
     items = sorted({_fold_word(w) for w in lexicon.words(key)}, key=lambda w: (-len(w), w))
     parts = []
     for w in items:
-        rx = re.escape(w)
+        # a space may be left out: the cleaned text drops the spaces between hangul words
+        # ("돈 보내" is read in "돈보내줘")
+        rx = re.escape(w).replace(r"\ ", r"\s*")
         if loose:  # "target speaker =" also matches "target_speaker=" and "target speaker: "
-            rx = rx.replace(r"\ ", r"[\s_]*").replace(":", r"\s*[:：]\s*").replace("=", r"\s*=\s*")
+            rx = (
+                rx.replace(r"\s*", r"[\s_]*")
+                .replace(":", r"[\"'”」』]?\s*[:：]\s*")
+                .replace("=", r"\s*=\s*")
+            )
         parts.append(rx)
     return "(?:" + "|".join(parts) + ")" if parts else "(?!)"
 
 
 _HONORIFIC = _alt("honorific_after")
-_HONORIFIC_RIGHT = re.compile(r"^\s*" + _HONORIFIC)
+_HONORIFIC_RIGHT = re.compile(r"^(?:\s*" + _HONORIFIC + r"){1,2}")
+# "米津玄師の声で", "아이유 목소리로", "IU 목소리를 복제해서": the voice word with a particle of use
+_PARTICLE = r"(?:の|의|的)?"
+# one voice word or several joined ("喋り方と声", "말투랑 목소리", "语气同声线"), after an
+# optional modifier ("本物の声", "노래하는 목소리", "嗰种声线")
+_VOICES = (
+    r"(?:"
+    + _alt("voice_modifier", loose=True)
+    + r"\s*"
+    + _PARTICLE
+    + r"\s*)?"
+    + _alt("voice_right", loose=True)
+    + r"(?:\s*"
+    + _alt("voice_conj")
+    + r"?\s*"
+    + _PARTICLE
+    + r"\s*"
+    + _alt("voice_right", loose=True)
+    + r")*(?:\s*"
+    + _alt("voice_suffix", loose=True)
+    + r")?"
+)
 # "米津玄師の声で", "아이유 목소리로", "IU 목소리를 복제해서": the voice word with a particle of use
 _CLONE_RIGHT_MULTI = re.compile(
-    r"^\s*(?:の|의|的)?\s*"
-    + _alt("voice_right")
-    + r"\s*(?:で|を\s*(?:クローン|真似|まね|再現|使|コピー|"
-    r"合成)|に似せ|そっくり|みたい|っぽ|로|으로|그대로|똑같이|비슷하게|(?:를|을)?\s*(?:복제|흉내|따라\s*해|써서|사용|이용|합성)|을\s*(?:복제|흉내|"
-    r"사용|이용)|랑\s*똑같|과\s*똑같|와\s*똑같|처럼|하고\s*똑같)"
+    r"^\s*"
+    + _PARTICLE
+    + r"\s*"
+    + _VOICES
+    + r"\s*(?:自体|자체)?\s*(?:で|を[^、。,.!?！？]{0,8}?"
+    + _alt("voice_use_ja")
+    + r"|に\s*(?:似せ|寄せ|近づけ|そっくり)|そっくり|みたい|っぽ|로|으로|그대로|똑같이|비슷하게"
+    + r"|(?:를|을)?[^.!?]{0,6}?"
+    + _alt("voice_use_ko")
+    + r"|(?:이?랑|과|와|하고)\s*똑같|처럼)"
     r"|^\s*(?:の|的)?(?:そっくり|みたい|っぽい|风)(?:な|の)?(?:声|歌声)"
-    r"|^\s*(?:처럼|같이|랑\s*똑같이|와\s*똑같이|과\s*똑같이)\s*(?:말|노래|불러|읽)"
+    r"|^\s*(?:처럼|같이|랑\s*똑같이|와\s*똑같이|과\s*똑같이)\s*(?:말|노래|불러|읽|들리게|들리도록|들리는)"
 )
 # Cantonese "用佢把聲" / "好似X把聲咁": the voice word needs a cue on the left
 _VOICE_RIGHT_YUE = lexicon.compiled("voice_right_yue")
 _YUE_LEFT = lexicon.compiled("yue_left")
+_VOICE_SAME_RIGHT = lexicon.compiled("voice_same_right")
+_VOICE_DO_RIGHT_YUE = lexicon.compiled("voice_do_right_yue")
 # "米津玄師が「…」と話す", "윤석열이 계엄을 선포하는 음성", "아이유가 '…'라고 말하는"
 _PERFORM_RIGHT_MULTI = lexicon.compiled("perform_right_multi")
 _ROLEPLAY_LEFT = re.compile(_alt("roleplay_left", loose=True) + r"\s*[\"'“「『]?\s*$")
-_CONSENT_CLAIM = re.compile(_alt("consent_claim"))
+_CONSENT_CLAIM = re.compile(_alt("consent_claim", loose=True))
 _FRAUD_STRONG_MULTI = re.compile(_alt("fraud_strong"))
 _FRAUD_CALL_MULTI = re.compile(_alt("fraud_call"))
-_POSE_MULTI = re.compile(_alt("pose"))
+_POSE_MULTI = re.compile(_alt("pose", loose=True))
+_FRAUD_MONEY_MULTI = re.compile(_alt("fraud_money", loose=True))
 _AWARENESS_MULTI = re.compile(_alt("awareness"))
 _POSE_ROLE_MULTI = re.compile(
     _alt("pose_role")
-    + r"[^,，。.!！?？、]{0,8}?"
-    + _alt("pose")
+    + r"[^,，。.!！?？、]{0,12}?"
+    + _alt("pose", loose=True)
     + r"|(?:扮我|扮成|扮)(?:的)?(?:个)?[\u4e00-\u9fff]{0,4}?"
     + _alt("pose_role")
     + r"|(?:冒充|假冒|假扮|伪装成)[\u4e00-\u9fff]{1,6}?(?:客服|工作人员|职员|经理|警官|民警)"
     + r"|以[^，。,.]{1,10}?的名义"
 )
-# "AI周杰伦版", "AI陳奕迅版嘅生日歌": a model of the person
+# "市役所の職員として…ATM", "은행 직원이라고 하고 … 카드 번호": a role spoken as, with money asked
+_POSE_AS_ROLE = re.compile(
+    _alt("pose_role") + r"[^,，。.!！?？、]{0,12}?" + _alt("pose_as", loose=True)
+)
+# a bare relation with a descriptive word before it is a kind of voice, not a person: "따뜻한
+# 할머니 목소리" (a warm grandma voice), "優しいおばあちゃんの声"; "돌아가신 할머니" (honorific
+# 신: the late grandmother) still points at one person
+_ADJECTIVE_END = (
+    "".join(chr(0xAC00 + 28 * i + 4) for i in range(399) if chr(0xAC00 + 28 * i + 4) != "신")
+    + "いな的嘅"
+)
 _PRIVATE_MULTI = re.compile(
-    r"(?:我的?|我[个個]|私の|내|우리\s*)"
+    r"(?:我的?|我[个個]|私の|うちの|내|우리\s*)"
     + _alt("private_relations")
-    + r"|"
+    + r"|(?<!["
+    + _ADJECTIVE_END
+    + r"])(?<!["
+    + _ADJECTIVE_END
+    + r"]\s)(?<![가-힣])"  # a bare relation starts a word: not "아버지" in "할아버지"
     + _alt("private_relations")
     + r"(?=\s*(?:の|의|的)?\s*(?:声|歌声|목소리|음성|把声|声线|声音))"
+    # Japanese one-character kin words: "父の声をクローン" (not "神父の声", a priest's voice)
+    + r"|(?<![\u4e00-\u9fff])(?:祖父|祖母|父|母|姉|兄|弟|妹|夫|妻|娘|孙)(?=の(?:声|歌声))"
 )
 _AI_LEFT = lexicon.compiled("ai_left")
 _VERSION_RIGHT = lexicon.compiled("version_right")
@@ -491,6 +571,8 @@ def multi_clone(left: str, right: str) -> bool:
     return bool(
         _CLONE_RIGHT_MULTI.match(r)
         or (_VOICE_RIGHT_YUE.match(r) and _YUE_LEFT.search(left.rstrip()))
+        or _VOICE_SAME_RIGHT.match(r)
+        or _VOICE_DO_RIGHT_YUE.match(r)
         or (_AI_LEFT.search(left) is not None and _VERSION_RIGHT.match(r) is not None)
         or _ROLEPLAY_LEFT.search(left)
     )
@@ -508,8 +590,12 @@ def multi_contexts(clean: str) -> set[str]:
         out.add("consent_claim")
     if _AWARENESS_MULTI.search(clean) or _AWARENESS.search(clean):
         return out
-    if _FRAUD_STRONG_MULTI.search(clean) or (
-        _FRAUD_CALL_MULTI.search(clean) and _POSE_MULTI.search(clean)
+    posed = _POSE_MULTI.search(clean) is not None or _POSE_ROLE_MULTI.search(clean) is not None
+    money = _FRAUD_MONEY_MULTI.search(clean) is not None
+    if (
+        _FRAUD_STRONG_MULTI.search(clean)
+        or (posed and (money or _FRAUD_CALL_MULTI.search(clean)))
+        or (money and _POSE_AS_ROLE.search(clean))
     ):
         out.add("fraud")
     return out

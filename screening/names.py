@@ -55,6 +55,8 @@ _SURNAMES_KO = frozenset(lexicon.words("named_unknown_surnames_ko"))
 _STOP_KO = frozenset(lexicon.words("named_unknown_stop_ko"))
 _STOP_END_KO = frozenset(lexicon.words("named_unknown_stop_end_ko"))
 _MARKER = re.compile("[\ue000-\uf8ff]")
+# an adjective before a name candidate: "優しい", "可愛い", "素敵な" (kanji, then い or な)
+_JA_ADJECTIVE = re.compile(r".*(?:[\u4e00-\u9fff]|し)[いな]")
 _WORD = re.compile(r"\S+")
 
 
@@ -83,6 +85,9 @@ def find_named_unknown(marked: str, capitalized: Callable[[int, int], bool]) -> 
             cut = name.rfind("の") + 1
             if 0 < cut <= len(name) - 2:  # "友達のゆいちゃん" → "ゆい"
                 name, s = name[cut:], s + cut
+            adj = _JA_ADJECTIVE.search(name)
+            if adj is not None:  # "優しいおばあちゃん" → "おばあ" (a stop word)
+                name, s = name[adj.end() :], s + adj.end()
             if (
                 len(name) < 2
                 or _MARKER.search(name)

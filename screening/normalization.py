@@ -261,7 +261,10 @@ def normalize_char(ch: str) -> str:
         return s  # "が", "아": the accent folding below would split them into parts
     s = fold_homoglyphs(s)
     if any(is_cjk(c) for c in s):
-        s = to_simplified(s)
+        t = to_simplified(s)
+        # OpenCC writes a few Cantonese characters as astral ones ("嗰" → U+20BB6), which
+        # the matchers do not read as Chinese; such characters are kept as written
+        s = s if any(ord(c) > 0xFFFF for c in t) else t
     return s
 
 

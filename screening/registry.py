@@ -452,6 +452,8 @@ class IdentityRegistry:
                     and any(is_kana_hangul(c) for c in chars[a : a + L])
                 ):
                     continue  # kana and hangul names are never read across punctuation
+                if ids and a > 0 and pos[a - 1] == pos[a] - 1 and _inside_kana_word(chars, a, L):
+                    continue  # "あちゃん" inside "おばあちゃん" is part of a word, not a name
                 if ids:
                     for i in ids:
                         hits.append(
@@ -732,3 +734,29 @@ def write_csv(identities: Iterable[Identity]) -> str:
             ]
         )
     return buf.getvalue()
+
+
+# kana that end a word before a name: particles and verb or adjective endings ("大好きなあいみょん",
+# "今からあいみょん", "米津玄師とあいみょん")
+_KANA_WORD_ENDS = frozenset("のはがをにでともなやへかねよてたるすだうくらどしぜぞわさ、")
+
+
+def _script(ch: str) -> str:
+    if "\u3041" <= ch <= "\u3096":
+        return "hiragana"
+    if "\u30a1" <= ch <= "\u30fa" or ch == "\u30fc":
+        return "katakana"
+    return ""
+
+
+def _inside_kana_word(chars: str, a: int, length: int) -> bool:
+    """True when a short name written in kana continues a kana word ("おば|あちゃん").
+
+    Kana names are matched as substrings; a name of up to four kana that starts right after a
+    kana of the same script that does not end a word is a piece of a longer word.
+    """
+    name = chars[a : a + length]
+    script = _script(name[0]) if a > 0 and length <= 4 else ""
+    if not script or any(_script(c) != script for c in name):
+        return False
+    return _script(chars[a - 1]) == script and chars[a - 1] not in _KANA_WORD_ENDS

@@ -406,13 +406,10 @@ class Screener:
             if (
                 pronoun
                 and (t.who in _PUBLIC_WHO or t.who == "private")
-                and t.what
-                in (
-                    "mention",
-                    "negated",
-                )
+                and t.what in ("mention", "negated", "style")
             ):
-                t.what = "clone"  # "not X, but someone who sounds exactly like her"
+                # "not X, but someone who sounds exactly like her"; "宇多田ヒカル風じゃなくて本人の声で"
+                t.what = "clone"
         return ctx
 
     def _too_long(
