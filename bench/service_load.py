@@ -68,8 +68,23 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def server_timing(value: str) -> dict[str, float]:
+    """``Server-Timing: a;dur=1.5, b;dur=2`` as ``{"a": 1.5, "b": 2.0}`` (milliseconds)."""
+    out: dict[str, float] = {}
+    for part in value.split(","):
+        name, _, rest = part.strip().partition(";")
+        if rest.startswith("dur="):
+            out[name] = float(rest[4:])
+    return out
+
+
 def _run(
-    url: str, key: str, n: int, concurrency: int, make_request: object
+    url: str,
+    key: str,
+    n: int,
+    concurrency: int,
+    make_request: object,
+    timings: list[dict[str, float]] | None = None,
 ) -> tuple[list[float], int, float]:
     lat: list[float] = []
     errors = 0
@@ -81,14 +96,18 @@ def _run(
         with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=120) as c:
             for i in range(count):
                 t0 = time.perf_counter()
+                spent: dict[str, float] = {}
                 try:
                     r = make_request(c, wid * 100_000 + i)  # type: ignore[operator]
                     ok = r.status_code < 400
+                    spent = server_timing(r.headers.get("server-timing", ""))
                 except httpx.HTTPError:
                     ok = False
                 dt = time.perf_counter() - t0
                 with lock:
                     lat.append(dt)
+                    if timings is not None:
+                        timings.append(spent)
                     if not ok:
                         errors += 1
 
@@ -159,20 +178,32 @@ ACTIONS = [
 
 
 class Generations:
-    """One client that generates, mints and traces in a loop until stopped (the busy phase)."""
+    """One client that generates, mints and traces in a loop until stopped (the busy phase).
 
-    def __init__(self, url: str, key: str, checks: int, tmp: Path) -> None:
+    It generates and mints on ``url`` and traces on ``trace_url`` (the same server, or the
+    verification pool when generation runs in a pool of its own), on fresh connections, until
+    ``checks`` traces found the clip and every one of ``workers`` workers (told apart by their
+    ``X-Provkit-Worker`` header) found it at least once.
+    """
+
+    def __init__(
+        self, url: str, key: str, checks: int, tmp: Path, *, trace_url: str, workers: int
+    ) -> None:
         self.url, self.key, self.checks, self.tmp = url, key, checks, tmp
+        self.trace_url, self.workers = trace_url, workers
         self.stop = threading.Event()
         self.marks: list[str] = []
         self.errors: list[str] = []
-        self.delays: list[float] = []  # generation returned -> found by `checks` traces
+        self.delays: list[float] = []  # generation returned -> found by every worker
+        self.first: list[float] = []  # generation returned -> the first trace that found it
         self.untraced: list[str] = []
         self.gen_lat: list[float] = []
+        self.workers_seen: set[str] = set()
+        self.start = 0
 
     def run(self) -> None:
         """Loop: generate (4 s 640x360), mint, trace on fresh connections until found."""
-        i = 0
+        i = self.start
         while not self.stop.is_set():
             i += 1
             try:
@@ -200,18 +231,33 @@ class Generations:
             video = next(f for f in receipt["files"] if f["name"].endswith(".mp4"))
             blob = c.get(video["url"]).content
         found = 0
-        for _ in range(self.checks * 4):
-            with httpx.Client(base_url=self.url, headers=h, timeout=300) as fresh:
+        by: set[str] = set()
+        for _ in range(self.checks * 4 + self.workers * 8):
+            with httpx.Client(base_url=self.trace_url, headers=h, timeout=300) as fresh:
                 t = fresh.post("/v1/video/trace", files={"file": ("g.mp4", blob, "video/mp4")})
             if t.status_code != 200:
                 self.errors.append(f"trace {t.status_code}: {t.text[:120]}")
                 continue
+            worker = t.headers.get("x-provkit-worker", "?")
+            self.workers_seen.add(worker)
             if any(x["video_id"].endswith(mark) for x in t.json()["matches"]):
+                if not found:
+                    self.first.append(time.perf_counter() - done)
                 found += 1
-                if found == self.checks:
+                by.add(worker)
+                if found >= self.checks and len(by) >= self.workers:
                     self.delays.append(time.perf_counter() - done)
                     return
         self.untraced.append(mark)
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of ``values`` (nan when empty)."""
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 def production(args: argparse.Namespace, root: Path) -> list[str]:
@@ -226,7 +272,8 @@ def _production(args: argparse.Namespace, root: Path, tmp: Path) -> list[str]:
         port = _free_port()
         env = {**os.environ, "PROVKIT_DATA_DIR": str(tmp / "var"), "PROVKIT_PORT": str(port),
                "PROVKIT_WORKERS": str(args.workers), "PROVKIT_LOG_LEVEL": "WARNING",
-               "PROVKIT_DATABASE_URL": db, "PYTHONPATH": str(root)}  # fmt: skip
+               "PROVKIT_DATABASE_URL": db, "PYTHONPATH": str(root),
+               "PROVKIT_GENERATION_NICE": str(args.generation_nice)}  # fmt: skip
         subprocess.run([*provkit, "db", "upgrade"], env=env, check=True, cwd=tmp,
                        capture_output=True)  # fmt: skip
         t0 = time.perf_counter()
@@ -257,53 +304,106 @@ def _production(args: argparse.Namespace, root: Path, tmp: Path) -> list[str]:
         server = subprocess.Popen([*provkit, "serve"], env=env, cwd=tmp,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
         url = f"http://127.0.0.1:{port}"
+        gen_server: subprocess.Popen[bytes] | None = None
+        phases: list[tuple[str, dict[str, object], list[dict[str, float]], float, Generations]] = []
         try:
             if not wait_ready(url, 480):
                 raise SystemExit("server did not start")
             _run(url, key, 8, 2, verify)  # warm-up: both workers open the index
-            load_idle = os.getloadavg()[0]
-            idle = _summary("idle", *_run(url, key, args.verify, 2, verify))
-            gens = Generations(url, key, args.trace_checks, tmp)
-            thread = threading.Thread(target=gens.run)
-            thread.start()
-            while not gens.marks and thread.is_alive():  # generation is under way
-                time.sleep(0.5)
-            load_busy = os.getloadavg()[0]
-            busy = _summary("busy", *_run(url, key, args.verify, 2, verify))
-            gens.stop.set()
-            thread.join(timeout=900)
+
+            def phase(name: str, gens: Generations | None) -> None:
+                thread = None
+                if gens is not None:
+                    thread = threading.Thread(target=gens.run)
+                    thread.start()
+                    while not gens.marks and thread.is_alive():  # generation is under way
+                        time.sleep(0.5)
+                load = os.getloadavg()[0]
+                spent: list[dict[str, float]] = []
+                result = _summary(name, *_run(url, key, args.verify, 2, verify, spent))
+                if gens is not None and thread is not None:
+                    gens.stop.set()
+                    thread.join(timeout=900)
+                phases.append((name, result, spent, load, gens or Generations(
+                    url, key, 0, tmp, trace_url=url, workers=args.workers)))  # fmt: skip
+
+            phase("idle index", None)
+            same = Generations(url, key, args.trace_checks, tmp, trace_url=url,
+                               workers=args.workers)  # fmt: skip
+            phase(
+                f"generation running, same workers (generation_nice {args.generation_nice})", same
+            )
             mem = rss_mb(server.pid)
+            # a generation pool of its own (1 worker, lower CPU priority) on the same store and
+            # data folder: its registrations reach the verifying workers through the change feed
+            gport = _free_port()
+            gen_server = subprocess.Popen(
+                ["nice", "-n", str(args.generation_nice), *provkit, "serve"],
+                env={**env, "PROVKIT_PORT": str(gport), "PROVKIT_WORKERS": "1",
+                     "PROVKIT_GENERATION_NICE": "0"}, cwd=tmp,
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            )  # fmt: skip
+            gurl = f"http://127.0.0.1:{gport}"
+            if not wait_ready(gurl, 480):
+                raise SystemExit("generation server did not start")
+            pool = Generations(gurl, key, args.trace_checks, tmp, trace_url=url,
+                               workers=args.workers)  # fmt: skip
+            pool.start = 10_000
+            phase(f"generation running, own pool (nice {args.generation_nice})", pool)
         finally:
-            server.terminate()
-            server.wait(timeout=30)
-    dup = len(gens.marks) - len(set(gens.marks))
-    ratio = float(busy["p99_ms"]) / float(idle["p99_ms"])  # type: ignore[arg-type]
-    worst = max(gens.delays) if gens.delays else float("nan")
+            for proc in (gen_server, server):
+                if proc is not None:
+                    proc.terminate()
+                    proc.wait(timeout=30)
+    idle = phases[0][1]
+    rows = [
+        "| phase | verifies | p50 ms | p99 ms | index sync p50 / p99 ms | queue p99 ms | "
+        "errors | load average |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for name, res, spent, load, _ in phases:
+        sync = [t.get("index-sync", 0.0) for t in spent if t]
+        queue = [t.get("queue", 0.0) for t in spent if t]
+        rows.append(
+            f"| {name} | {res['requests']} | {float(res['p50_ms']):.0f} | "  # type: ignore[arg-type]
+            f"{float(res['p99_ms']):.0f} | {_pct(sync, 0.5):.1f} / {_pct(sync, 0.99):.1f} | "  # type: ignore[arg-type]
+            f"{_pct(queue, 0.99):.0f} | {res['errors']} | {load:.1f} |"
+        )
+    notes = []
+    for name, res, _, _, gens in phases[1:]:
+        ratio = float(res["p99_ms"]) / float(idle["p99_ms"])  # type: ignore[arg-type]
+        dup = len(gens.marks) - len(set(gens.marks))
+        notes.append(
+            f"- **{name}**: verify p99 busy / idle {ratio:.2f}× (bar: 1.2×). Alongside: "
+            f"{len(gens.marks)} generations (4 s 640x360, median "
+            f"{statistics.median(gens.gen_lat or [0]):.1f} s each), as many mints, "
+            f"{len(gens.errors)} errors in that client"
+            + (f" ({gens.errors[:3]})" if gens.errors else "")
+            + f", {dup} duplicate mark ids, {len(gens.untraced)} clips not traced. The first "
+            f"trace found each clip within {max(gens.first or [float('nan')]):.1f} s of its "
+            f"generation returning (median {statistics.median(gens.first or [0]):.1f} s; a "
+            "trace itself decodes and hashes the clip); every one of the "
+            f"{len(gens.workers_seen)} verifying workers found it within "
+            f"{max(gens.delays or [float('nan')]):.1f} s ({args.trace_checks}+ traces on "
+            "fresh connections, workers told apart by `X-Provkit-Worker`)."
+        )
     return [
         PRODUCTION_TITLE,
         "",
         f"Command: `python -m bench.service_load --production URL --frames {args.frames} "
-        f"--verify {args.verify} --trace-checks {args.trace_checks}`. PostgreSQL store seeded "
+        f"--verify {args.verify} --trace-checks {args.trace_checks} --generation-nice "
+        f"{args.generation_nice}`. PostgreSQL store seeded "
         f"with {args.frames:,} frame rows ({seeded:.0f} s by COPY), {args.workers} workers on "
         "the shared local index, 2 verify clients (default `auto` mode, re-encoded copies of a "
-        "registered 10 s 720p clip).",
+        "registered 10 s 720p clip). Index sync and queue come from each verify's "
+        "`Server-Timing` header (time spent bringing the index up to date with the store; time "
+        "waiting for the worker's media slot).",
         "",
-        "| phase | verifies | p50 ms | p99 ms | errors | load average |",
-        "|---|---|---|---|---|---|",
-        f"| idle index | {idle['requests']} | {float(idle['p50_ms']):.0f} | "  # type: ignore[arg-type]
-        f"{float(idle['p99_ms']):.0f} | {idle['errors']} | {load_idle:.1f} |",  # type: ignore[arg-type]
-        f"| generation running | {busy['requests']} | {float(busy['p50_ms']):.0f} | "  # type: ignore[arg-type]
-        f"{float(busy['p99_ms']):.0f} | {busy['errors']} | {load_busy:.1f} |",  # type: ignore[arg-type]
+        *rows,
         "",
-        f"Verify p99 busy / idle: {ratio:.2f}× (bar: 1.2×). Alongside: {len(gens.marks)} "
-        f"generations (4 s 640x360, median {statistics.median(gens.gen_lat or [0]):.1f} s each), "
-        f"as many mints, {len(gens.errors)} errors in that client"
-        + (f" ({gens.errors[:3]})" if gens.errors else "")
-        + f", {dup} duplicate mark ids, {len(gens.untraced)} clips not traced. Every traced clip "
-        f"was found by {args.trace_checks} traces on fresh connections within {worst:.1f} s of "
-        f"its generation returning (median {statistics.median(gens.delays or [0]):.1f} s; each "
-        "trace itself decodes and hashes the clip). Server RSS at the end "
-        f"(2 workers, RSS counts the shared index in both): {mem:.0f} MB.",
+        *notes,
+        f"- Server RSS after the second phase (2 workers, RSS counts the shared index in both): "
+        f"{mem:.0f} MB.",
     ]
 
 
@@ -326,6 +426,12 @@ def main() -> None:
     ap.add_argument("--production", metavar="URL", help="PostgreSQL server: production load test")
     ap.add_argument("--frames", type=int, default=1_000_000, help="frame rows seeded (production)")
     ap.add_argument("--trace-checks", type=int, default=4, help="traces per generated clip")
+    ap.add_argument(
+        "--generation-nice",
+        type=int,
+        default=10,
+        help="niceness of the generation pool (production)",
+    )
     args = ap.parse_args()
     if args.production:
         # a killed run still stops its server and drops its database (the `finally` blocks)

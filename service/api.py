@@ -168,8 +168,7 @@ def generate(
         raise Problem(403, "only admin keys may generate on behalf of another user")
     inp = body.model_copy(update={"user_id": body.user_id or f"key:{who.key_id}"})
     try:
-        with svc.heavy:
-            result = pipeline.generate(svc, inp)
+        result = svc.run_generation(pipeline.generate, svc, inp)
     except ScreenedOut as exc:
         d = exc.decision
         raise Problem(
@@ -529,7 +528,7 @@ async def trace_video(
             raise
 
         def search() -> list[Any]:
-            svc.fingerprints.refresh()
+            svc.refresh_index()
             return svc.fingerprints.search(fp)
 
         matches = await run_in_threadpool(search)

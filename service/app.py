@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -86,9 +87,12 @@ class KeyCreated(KeyOut):
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Before the first request: crash recovery (:mod:`service.recovery`), and the screener
     loaded (its registry and, when installed, its sentence encoder: about 0.7 s that no
-    request should pay)."""
+    request should pay). The fingerprint index opens in the background meanwhile
+    (``index_warm_start``); a search that comes first waits for it."""
     svc: Services = app.state.services
     async with recovery_lifespan(app):
+        if svc.settings.index_warm_start:
+            threading.Thread(target=svc.warm_index, name="provkit-index-warm", daemon=True).start()
         await run_in_threadpool(lambda: svc.screener)
         yield
 

@@ -4,17 +4,27 @@ from :class:`~service.settings.Settings`. Key files are created (0600) on first 
 
 from __future__ import annotations
 
+import contextvars
+import logging
+import os
 import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import suppress
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from provenance.registry import Registry, make_engine
 from service.auth import KeyStore
 from service.generator import Generator, load_generator
 from service.jobs import JobRunner
 from service.media import MediaLimits
-from service.metrics import Metrics
+from service.metrics import Metrics, timed
 from service.settings import Settings
+
+log = logging.getLogger("provkit.index")
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from provenance.c2pa import ManifestReader, ManifestSigner, SigningChain
@@ -22,6 +32,22 @@ if TYPE_CHECKING:
     from provenance.fingerprint import FingerprintIndex
     from screening import Screener
     from watermark import WatermarkKey
+
+
+class Lane:
+    """A bounded number of concurrent jobs (a context manager, like a semaphore); the time a
+    request waits to enter counts as its ``name`` timing (``Server-Timing``)."""
+
+    def __init__(self, name: str, slots: int) -> None:
+        self.name = name
+        self._slots = threading.BoundedSemaphore(slots)
+
+    def __enter__(self) -> None:
+        with timed(self.name):
+            self._slots.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self._slots.release()
 
 
 class Services:
@@ -37,7 +63,9 @@ class Services:
         )
         self.metrics = Metrics()
         #: bounds concurrent media work per process: queueing beats thrashing the cores
-        self.heavy = threading.BoundedSemaphore(settings.heavy_concurrency)
+        self.heavy = Lane("queue", settings.heavy_concurrency)
+        #: generations queue in a lane of their own, so a verification never waits for one
+        self.generation = Lane("generation-queue", settings.generation_concurrency)
         #: serialises writes to the in-memory FAISS index and the chain client
         self.write_lock = threading.Lock()
 
@@ -85,6 +113,52 @@ class Services:
             engine=self.engine,
             shared=backend is None,
         )
+
+    @cached_property
+    def generation_executor(self) -> ThreadPoolExecutor:
+        """The threads generations run on (``generation_concurrency`` of them), each at
+        ``generation_nice`` below the worker's CPU priority."""
+        nice = self.settings.generation_nice
+
+        def lower_priority() -> None:
+            if nice and hasattr(os, "setpriority"):
+                tid = threading.get_native_id()  # Linux: the nice value is per thread
+                with suppress(OSError):
+                    os.setpriority(
+                        os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + nice)
+                    )
+
+        return ThreadPoolExecutor(
+            self.settings.generation_concurrency,
+            thread_name_prefix="provkit-generation",
+            initializer=lower_priority,
+        )
+
+    def run_generation(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(*args)`` in the generation lane: wait for a slot (``generation-queue``),
+        then run on a generation thread with the caller's request context."""
+        with self.generation:
+            ctx = contextvars.copy_context()
+            return self.generation_executor.submit(ctx.run, fn, *args).result()
+
+    def refresh_index(self) -> str:
+        """Bring the fingerprint index up to date with the store before a search (see
+        :meth:`~provenance.fingerprint.FingerprintIndex.refresh`); the time it takes is the
+        request's ``index-sync`` timing and the ``provkit_index_sync_seconds`` histogram."""
+        t0 = time.perf_counter()
+        with timed("index-sync"):
+            outcome = self.fingerprints.refresh()
+        self.metrics.index_sync.labels(outcome).observe(time.perf_counter() - t0)
+        return outcome
+
+    def warm_index(self) -> None:
+        """Open the fingerprint index and read its shared file's pages (a worker's start, in the
+        background); on failure the first search opens it, as without a warm start."""
+        try:
+            self.refresh_index()
+            self.fingerprints.warm()
+        except Exception:  # the store or the file is unusable now: the request path reports it
+            log.warning("fingerprint index warm start failed", exc_info=True)
 
     @cached_property
     def signer(self) -> Signer:

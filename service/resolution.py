@@ -156,7 +156,7 @@ def _by_pdq(svc: Services, hashes: Any, times: Any, limit: int) -> list[Match]:
         np.asarray(times, np.float64),
         np.full(len(hashes), 100, np.int32),
     )
-    svc.fingerprints.refresh()
+    svc.refresh_index()
     out: list[Match] = []
     for vm in svc.fingerprints.search(fp, min_frames=1, max_results=limit):
         rec = record_for_video(svc, vm.video_id)
@@ -199,7 +199,7 @@ def resolve_content(svc: Services, path: Path, alg: str | None, limit: int) -> l
             max_frame_pixels=svc.limits.max_pixels,
         )
         if len(fp):
-            svc.fingerprints.refresh()
+            svc.refresh_index()
             for vm in svc.fingerprints.search(fp, max_results=limit):
                 rec = record_for_video(svc, vm.video_id)
                 if rec is not None:

@@ -120,7 +120,29 @@ class Settings(BaseSettings):
         1,
         ge=1,
         le=64,
-        description="Media jobs (decode, mark, fingerprint) run at once per worker process.",
+        description="Media jobs of verification and fingerprinting (decode, detect, hash) run "
+        "at once per worker process.",
+    )
+    generation_nice: int = Field(
+        0,
+        ge=0,
+        le=19,
+        description="Lower CPU priority of the threads that run generations (a Linux nice "
+        "increment, 0-19): above 0, verification in the same worker keeps its latency while "
+        "generations run, and generations take longer.",
+    )
+    index_warm_start: bool = Field(
+        True,
+        description="Open the fingerprint index when a worker starts, and read the shared "
+        "index file into the page cache, in the background: the first search does not pay for "
+        "either.",
+    )
+    generation_concurrency: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Generations (generate, mark, fingerprint, register) run at once per worker "
+        "process, in a lane of their own: a verification never queues behind a generation.",
     )
     max_media_duration_s: float = Field(
         3 * 3600.0, gt=0, description="Longest media decoded from one upload (seconds)."

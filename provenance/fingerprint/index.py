@@ -641,22 +641,26 @@ class FingerprintIndex:
                 raise FingerprintError("a video id is 1-255 characters without surrounding spaces")
         if len(set(names)) != len(names):
             raise FingerprintError("the same video id is given twice")
+        self.refresh()
+        # the store's transaction runs outside the index lock: searches in this process go on
+        # while the rows are written (the lock guards memory, the store orders the writers)
+        with transaction(self._sessions) as s:
+            exists = s.scalars(
+                select(FingerprintVideo.video_id).where(FingerprintVideo.video_id.in_(names))
+            ).first()
+            if exists is not None:
+                raise FingerprintError(f"video {exists!r} is already registered")
+            written = [self._insert(s, video_id, fp) for video_id, fp in items]
+            entries = feed.append(s, [(pk, feed.ADD) for pk, _ in written])
         with self._lock:
-            self.refresh()
-            written: list[tuple[int, _Rows]] = []
-            with transaction(self._sessions) as s:
-                exists = s.scalars(
-                    select(FingerprintVideo.video_id).where(FingerprintVideo.video_id.in_(names))
-                ).first()
-                if exists is not None:
-                    raise FingerprintError(f"video {exists!r} is already registered")
-                written = [self._insert(s, video_id, fp) for video_id, fp in items]
-                feed.append(s, [(pk, feed.ADD) for pk, _ in written])
-            for (pk, rows), name in zip(written, names, strict=True):
-                self._names[pk] = name
-                self._append(rows, [pk])
+            if entries and self._cursor.id < min(entries):
+                # nothing here has read past these entries: index the rows in hand (the feed
+                # then skips them); otherwise a refresh in between already read them back
+                for (pk, rows), name in zip(written, names, strict=True):
+                    self._names[pk] = name
+                    self._append(rows, [pk])
             self._catch_up()
-            return sum(len(fp) for _, fp in items)
+        return sum(len(fp) for _, fp in items)
 
     def _insert(self, s: Session, video_id: str, fp: VideoFingerprint) -> tuple[int, _Rows]:
         """Insert one video and its frame rows; returns its key and the rows as indexed."""
@@ -703,22 +707,22 @@ class FingerprintIndex:
 
         Raises :class:`FingerprintError` when ``video_id`` is not registered.
         """
+        self.refresh()
+        with transaction(self._sessions) as s:  # outside the index lock, as in add_many
+            row = s.execute(
+                select(FingerprintVideo.id).where(FingerprintVideo.video_id == video_id)
+            ).first()
+            if row is None:
+                raise FingerprintError(f"video {video_id!r} is not registered")
+            pk = int(row[0])
+            n = int(s.scalar(select(func.count()).where(FingerprintFrame.video_pk == pk)) or 0)
+            s.execute(delete(FingerprintFrame).where(FingerprintFrame.video_pk == pk))
+            s.execute(delete(FingerprintVideo).where(FingerprintVideo.id == pk))
+            feed.append(s, [(pk, feed.REMOVE)])
         with self._lock:
-            self.refresh()
-            with transaction(self._sessions) as s:
-                row = s.execute(
-                    select(FingerprintVideo.id).where(FingerprintVideo.video_id == video_id)
-                ).first()
-                if row is None:
-                    raise FingerprintError(f"video {video_id!r} is not registered")
-                pk = int(row[0])
-                n = int(s.scalar(select(func.count()).where(FingerprintFrame.video_pk == pk)) or 0)
-                s.execute(delete(FingerprintFrame).where(FingerprintFrame.video_pk == pk))
-                s.execute(delete(FingerprintVideo).where(FingerprintVideo.id == pk))
-                feed.append(s, [(pk, feed.REMOVE)])
             self._drop_videos({pk})
             self._catch_up()
-            return n
+        return n
 
     # -- search ----------------------------------------------------------------------------
     def search(

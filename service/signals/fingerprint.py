@@ -121,7 +121,7 @@ class VideoFingerprintSignal(Signal):
         self, svc: Services, fp: VideoFingerprint, ctx: VerifyContext
     ) -> tuple[list[dict[str, Any]], list[Claim]]:
         """The index's matches (as the evidence shows them) and the claims they make."""
-        svc.fingerprints.refresh()
+        svc.refresh_index()
         matches: list[dict[str, Any]] = []
         claims: list[Claim] = []
         for m in svc.fingerprints.search(fp) if len(fp) else []:

@@ -252,3 +252,57 @@ def test_concurrent_writers_are_all_seen(db_url: str, tmp_path: Path) -> None:
         assert index.n_frames == 200 and index.cursor == feed_ids(db_url)[-1]
         assert all(found(index, seed) == [f"v{seed}"] for seed in range(10))
         index.close()
+
+
+def test_searches_go_on_while_a_registration_writes(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The store's transaction runs outside the index lock: a search in the same process is
+    answered while a registration is still writing (before, it waited for the commit)."""
+    index = FingerprintIndex(db_url, tmp_path / "i.npz")
+    index.add("v1", random_fp(1))
+    writing, release = threading.Event(), threading.Event()
+    real = index._insert
+
+    def slow_insert(s: Any, video_id: str, fp: VideoFingerprint) -> Any:
+        writing.set()
+        assert release.wait(30)
+        return real(s, video_id, fp)
+
+    monkeypatch.setattr(index, "_insert", slow_insert)
+    writer = threading.Thread(target=index.add, args=("v2", random_fp(2)))
+    writer.start()
+    try:
+        assert writing.wait(30)
+        t0 = time.perf_counter()
+        assert found(index, 1) == ["v1"]  # answered while v2's transaction is open
+        assert time.perf_counter() - t0 < 5 and not release.is_set()
+    finally:
+        release.set()
+        writer.join(timeout=30)
+    assert found(index, 2) == ["v2"] and index.n_frames == 40
+    # its own entry is applied once, whoever reads the feed first
+    assert index.refresh() == "current" and index.cursor == feed_ids(db_url)[-1]
+    index.close()
+
+
+def test_a_refresh_between_commit_and_apply_loads_the_rows_once(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another thread's refresh may read a registration's feed entry after its commit and
+    before the registering thread applies it: the rows are indexed once, not twice."""
+    index = FingerprintIndex(db_url, tmp_path / "i.npz")
+    index.add("v1", random_fp(1))
+    real = feed_module.append
+
+    def append_then_refresh(session: Any, changes: Any) -> list[int]:
+        ids = real(session, changes)
+        session.commit()  # the entry is visible to other readers now
+        index.refresh()  # a concurrent search's refresh reads it back from the store
+        return ids
+
+    monkeypatch.setattr(index_module.feed, "append", append_then_refresh)
+    index.add("v2", random_fp(2))
+    assert index.n_frames == 40 and index._hash.ntotal == 40 and len(index._rows) == 40
+    assert found(index, 2) == ["v2"] and found(index, 1) == ["v1"]
+    index.close()
