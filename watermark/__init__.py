@@ -1,7 +1,7 @@
 """Keyed audio watermark in two layers, both carrying the same 64-bit payload under one key.
 
 ``high``: spread spectrum in 20.1–20.7 kHz (nothing audible changes; dies in lossy codecs).
-``robust``: a masking-shaped level pattern in 0.5–5 kHz (survives codecs, 16 kHz, speed changes).
+``robust``: a masking-shaped level pattern in 1–5.5 kHz (survives codecs, 16 kHz, speed changes).
 
 >>> key = WatermarkKey.generate()
 >>> marked = embed(samples, 48000, bytes.fromhex("0123456789abcdef"), key)   # both layers

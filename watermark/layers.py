@@ -3,7 +3,7 @@
 * ``high``: 20.1–20.7 kHz spread spectrum (:mod:`watermark.embed`, :mod:`watermark.detect`);
   leaves everything below 19.5 kHz untouched, exists only at 44.1 kHz and above, dies in codecs
   that cut the band.
-* ``robust``: level pattern in 0.5–5 kHz (:mod:`watermark.robust`); survives codecs,
+* ``robust``: level pattern in 1–5.5 kHz (:mod:`watermark.robust`); survives codecs,
   resampling to 16 kHz and speed changes, audible band, any rate from 16 kHz.
 
 Both carry the same 64-bit payload under the same key. **Combination**: each layer reports its
@@ -27,7 +27,7 @@ DEFAULT_THRESHOLD = 1e-6
 HIGH_MIN_RATE = 44100
 ROBUST_MIN_RATE = 16000
 #: Detection of the robust layer also reads 8 kHz audio (telephony), from the part of the band
-#: that is left (0.5–4 kHz).
+#: that is left (1–4 kHz).
 ROBUST_MIN_DETECT_RATE = 8000
 MAX_RATE = 384000
 

@@ -1,4 +1,4 @@
-"""The robust layer: a keyed level pattern in 0.5–5 kHz that survives codecs and speed changes.
+"""The robust layer: a keyed level pattern in 1–5.5 kHz that survives codecs and speed changes.
 
 Stages, one per file: :mod:`~watermark.robust.grid` (cells and keyed frame),
 :mod:`~watermark.robust.spectrum` (16 kHz short-time spectrum, streaming),

@@ -8,7 +8,8 @@ simple masking model, frame by frame::
 
 ``E`` is the band's energy in this hop, ``M`` the same smoothed over ±2 bands and ±2 hops (the
 masking spread of the neighbourhood), ``g0 = 10^(strength_db / 20)`` the documented knob
-(default −22 dB: the mark is 22 dB below the local spectrum). The mark is thus a few tenths of
+(default −20 dB: the mark is 20 dB below the local spectrum; with the band at 1–5.5 kHz that is
+about 29 dB below the music, as −22 dB was in 0.5–5 kHz). The mark is thus a few tenths of
 a dB of level change that moves with the music: silent where the host is silent, less in quiet
 passages, relatively more in a band that sits in a loud neighbourhood (masked there) but never
 more than ``G_MAX`` times the nominal depth.
@@ -63,18 +64,18 @@ from watermark.robust.spectrum import (
 )
 
 #: Default depth of the robust mark relative to the local spectrum, in dB.
-DEFAULT_ROBUST_STRENGTH_DB = -22.0
+DEFAULT_ROBUST_STRENGTH_DB = -20.0
 G_MAX = 4.0  # at most 12 dB above the nominal depth in a masked band
 _G_ABS = 0.5
 _HEADROOM = 0.97
 #: Informed embedding (see the module docstring): rounds of measure-and-correct, the margin that
 #: every group must reach (mean detection feature per hop and bin, at the default strength), the
-#: largest depth any hop and band may reach (natural-log units of amplitude, about 3.5 dB), how
+#: largest depth any hop and band may reach (natural-log units of amplitude, about 4.3 dB), how
 #: strongly the correction prefers quiet bins (0 = evenly, 1 = inversely to their energy) and the
 #: measured response of the detection feature to a depth change (feature units per 2 nepers).
 ISS_ROUNDS = 2
-ISS_MARGIN = 0.1
-ISS_CAP = 0.4
+ISS_MARGIN = 0.126
+ISS_CAP = 0.5
 ISS_BETA = 0.5
 ISS_RESPONSE = 0.3
 #: Groups are formed within aligned 10 s spans of the track (the file embedder's blocks), so that

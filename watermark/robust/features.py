@@ -9,9 +9,12 @@ to ``t/s``. So for each candidate ``s`` the stored 16 kHz magnitude spectrogram 
    neither a start offset by part of a hop nor the drift of a speed change blurs the cells,
 1. re-gridded onto the layer's 144 bins with their edges scaled by ``s`` (fractional bin
    weights, at most three bins per band),
-2. turned into log energies; the mean of the 5 neighbouring bins is removed from each (what the
-   whole frame does: onsets, decays, level), then the mean over 9 hops (what a note does), and
-   outliers are clipped, so that mostly the fine ± pattern of the cells is left,
+2. turned into log energies with a **relative floor**: ``REL_FLOOR`` times the mean energy of the
+   5 neighbouring bins is added before the log, so a bin far below its neighbours (a valley
+   between harmonics, which a 64 kbit/s codec quantizes to noise or to nothing) moves the
+   feature little either way. Then the mean of the 5 neighbouring bins is removed from each
+   (what the whole frame does: onsets, decays, level), then the mean over 9 hops (what a note
+   does), and outliers are clipped, so that mostly the fine ± pattern of the cells is left,
 3. **folded**: hop ``m`` of the mark is added into phase ``m mod 160``. All repetitions of the
    2.56 s frame add up coherently whatever the start offset.
 
@@ -39,6 +42,10 @@ from watermark.robust.grid import (
 
 NORM_HOPS, NORM_BANDS = 9, 5  # local-mean window
 CLIP = 1.5  # natural-log units (about 6.5 dB)
+#: Relative floor (see above). Measured on 16 generated development clips (1–5.5 kHz band, music
+#: SNR 29.1 dB without it, 28.7 dB with it): decoder SNR (mean / spread of the soft coded bits)
+#: after MP3 64k 0.76 -> 0.90, Opus 32k 0.83 -> 0.90, AAC 96k 0.94 -> 0.97, Opus 64k 1.14 -> 1.25.
+REL_FLOOR = 0.07
 FLOOR = 1e-7  # band energy (stored units: about -150 dB re a full-scale bin) = silence
 _CHUNK = 8192  # hops per chunk (bounded memory on long files)
 _MARGIN = NORM_HOPS  # hops of context each side of a chunk
@@ -97,6 +104,7 @@ def band_features(mag: np.ndarray, speed: float, *, exact: bool = False) -> np.n
     for k in range(1, _TAPS):
         e += p[:, first + k] * taps[k]
     silent = e < FLOOR
+    e += np.float32(REL_FLOOR) * uniform_filter1d(e, NORM_BANDS, axis=1, mode="nearest")
     lg = np.log(np.maximum(e, FLOOR))
     lt = lg - uniform_filter1d(lg, NORM_BANDS, axis=1, mode="nearest")
     if exact:

@@ -7,7 +7,7 @@ synthesis reconstruct exactly). Two streaming pieces keep memory bounded on long
 * :class:`Resampler` converts block by block with ``scipy.signal.resample_poly`` and throws away a
   margin on each side of every block, so the output does not depend on how the input was cut.
 * :class:`Analyzer` = resampler + frame slicer; it keeps only the magnitudes of the bins the layer
-  can reach (about 440 Hz to 5.3 kHz, room for a ±6 % speed change), as float16 scaled by 64,
+  can reach (about 0.9 to 5.9 kHz, room for a ±6 % speed change), as float16 scaled by 64,
   four frames per hop for the first 5 minutes (80 kB per second, 24 MB), then one frame per hop
   for the whole track (20 kB per second: about 70 MB for an hour).
 """
