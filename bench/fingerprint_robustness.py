@@ -88,10 +88,12 @@ REFRAME: dict[str, tuple[str, list[str], float]] = {
     "caption bar 25 % of the height": ("CAPTION:0.25", [], 12.0),
     "logo 25 % of the frame": ("LOGO:0.5:frame", [], 12.0),
     "logo 160 px wide": ("LOGO:0.5", [], 12.0),
+    "caption bar 25 % at the top": ("CAPTION:0.25:top", [], 12.0),
 }
 ALL_TRANSFORMS = {**TRANSFORMS, **REFRAME}
-#: rows added after the others, whose excerpts come from a generator of their own
-LATE_ROWS = {"logo 160 px wide"}
+#: rows added after the others, each with the seed of its own excerpt generator (the other
+#: rows keep their excerpts)
+LATE_ROWS = {"logo 160 px wide": 8, "caption bar 25 % at the top": 9}
 
 
 def applies(name: str, width: int, height: int) -> bool:
@@ -119,8 +121,8 @@ def graph(vf: str, out: Path) -> tuple[list[str], str]:
     Input 0 is the excerpt; input 1 is the logo image or the unrelated video (:data:`OTHER`).
     ``LOGO:f``: a still 16:9 test pattern 320·``f`` pixels wide in the top-right corner
     (small, ``f`` = 0.12: 38 px; large, 0.35: 112 px); ``LOGO:f:frame``: the pattern ``f`` of
-    the frame's width and height (0.5: a quarter of the frame). ``CAPTION:f``: a near-opaque dark bar over the bottom ``f``
-    of the height. ``PIP:s:bg``: the excerpt scaled by ``s`` over ``bg`` (``video``: the unrelated
+    the frame's width and height (0.5: a quarter of the frame). ``CAPTION:f``: a near-opaque
+    dark bar over the bottom ``f`` of the height (``CAPTION:f:top``: over the top). ``PIP:s:bg``: the excerpt scaled by ``s`` over ``bg`` (``video``: the unrelated
     video, inset bottom-right; ``flat``: grey, inset top-left; ``blur``: the excerpt itself
     blurred, inset centred). ``SPLIT:h``/``SPLIT:v``: the excerpt beside (left of) or above an
     unrelated video, both at half size.
@@ -140,7 +142,8 @@ def graph(vf: str, out: Path) -> tuple[list[str], str]:
         return ["-loop", "1", "-i", str(logo)], g
     if kind == "CAPTION":
         frac = float(args[0])
-        return [], f"[0:v]drawbox=x=0:y=ih*{1 - frac}:w=iw:h=ih*{frac}:color=0x181818@0.9:t=fill[v]"
+        y = "0" if args[1:] == ["top"] else f"ih*{1 - frac}"
+        return [], f"[0:v]drawbox=x=0:y={y}:w=iw:h=ih*{frac}:color=0x181818@0.9:t=fill[v]"
     other = ["-i", str(OTHER)]
     if kind == "PIP":
         s, bg = float(args[0]), args[1]
@@ -272,18 +275,20 @@ def run(
     false_matches: bool = True,
     work: Path | None = None,
     n_false: int | None = None,
+    n_procedural: int | None = None,
 ) -> str:
     """The whole bench; ``only_*`` restrict the queries (by substring of the source id or the
     transform name) without changing the random excerpts of the others, ``work`` keeps the
-    generated sources between runs."""
+    generated sources between runs, ``n_procedural`` sets the number of procedural sources
+    (default 4 with ``quick``, 20 without)."""
     ensure_tools()
-    n_src = 4 if quick else 20
+    n_src = n_procedural or (4 if quick else 20)
     seconds = 30.0 if quick else 60.0
     n_false = n_false or (150 if quick else 1000)
     width, height = (640, 360) if quick else (854, 480)
     excerpt = 8.0 if quick else 12.0
     rng = np.random.default_rng(7)
-    late_rng = np.random.default_rng(8)
+    late_rngs = {name: np.random.default_rng(seed) for name, seed in LATE_ROWS.items()}
     if work is None:
         work = Path(tempfile.mkdtemp(prefix="fpbench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -327,7 +332,7 @@ def run(
         for name, (vf, extra, length) in ALL_TRANSFORMS.items():
             length = min(length if length < 12.0 else excerpt, dur - 1.0)
             # rows added later draw from their own generator: the others keep their excerpts
-            draw = late_rng if name in LATE_ROWS else rng
+            draw = late_rngs.get(name, rng)
             start = float(np.round(draw.uniform(0, max(0.0, dur - length - 0.5)) * 30) / 30)
             if not (_selected(vid, only_sources) and _selected(name, only_transforms)):
                 continue
@@ -343,6 +348,11 @@ def run(
             rows[name].add(ok, err)
             if not ok:
                 log(f"miss: {name}: {diagnose(matches, vid, start, qfp)}")
+            else:
+                log(
+                    f"found: {name}: {vid}"
+                    + (f" (offset error {err:.2f} s)" if err is not None else "")
+                )
     # compilations: 6 s of one source then 6 s of another
     long_sources = [s for s in sources if s[2] >= 8.0]
     for i, (vid, path, dur) in enumerate(long_sources):
@@ -467,8 +477,9 @@ def run(
         "1 frame/s + scene cuts; default thresholds (31 bits anchor, 48 bits vote). "
         "Logos are a still test-pattern image in the top-right corner: small 38 px wide, "
         "large 112 px, '160 px' 160 px wide (on 640-wide frames: 6 %, 17.5 %, 25 % of the "
-        "width), and '25 % of the frame' half the frame's width and height. Picture-in-picture and split screens put the excerpt beside an "
-        "unrelated, unregistered procedural video.",
+        "width), and '25 % of the frame' half the frame's width and height. Caption bars are a "
+        "near-opaque dark band over the bottom (or top) of the frame. Picture-in-picture and "
+        "split screens put the excerpt beside an unrelated, unregistered procedural video.",
         "",
         "| transform | recall@1 (offset ±0.5 s) | queries | median offset error |",
         "|---|---|---|---|",
@@ -477,13 +488,17 @@ def run(
         med = f"{np.median(r.offset_err):.2f} s" if r.offset_err else "–"
         lines.append(f"| {name} | {r.found / max(r.total, 1):.3f} | {r.total} | {med} |")
     lines.append(f"| **overall** | **{n_found / max(total, 1):.3f}** | {total} | |")
-    lines += [
-        "",
-        "Upstream sample variants (real phone video; no ground-truth offset for the trimmed cuts):",
-        "",
-        "| query → expected source | best match | score | offset |",
-        "|---|---|---|---|",
-    ]
+    if not total:  # a false-match run alone: no table of transforms
+        lines = lines[:1]
+    if te_rows:
+        lines += [
+            "",
+            "Upstream sample variants (real phone video; no ground-truth offset for the trimmed "
+            "cuts):",
+            "",
+            "| query → expected source | best match | score | offset |",
+            "|---|---|---|---|",
+        ]
     for row in te_rows:
         lines.append("| " + " | ".join(row) + " |")
     lines += [
@@ -497,9 +512,13 @@ def run(
             else "False matches: not measured in this run (`--no-false-matches`)."
         ),
         "",
-        f"Search time per query, fingerprinting excluded (small index, {len(q_times)} queries): median "
-        f"{1000 * float(np.median(q_times)):.1f} ms (FAISS's threads make it swing with the "
-        "machine's load).",
+        (
+            f"Search time per query, fingerprinting excluded (small index, {len(q_times)} "
+            f"queries): median {1000 * float(np.median(q_times)):.1f} ms (FAISS's threads make "
+            "it swing with the machine's load)."
+            if q_times
+            else "Search time per query: no transform queries in this run."
+        ),
         "",
         f"Query time for a 10 s 1280x720 clip (decode, fingerprint as a query, search this index): "
         f"median of 3 **{clip_ms:.0f} ms**.",
@@ -568,10 +587,11 @@ def window_table(n_clips: int = 6, n_unrelated: int = 400) -> str:
         "9:16 15 % left": recut(9 / 16, -0.15),
         "9:16 15 % right": recut(9 / 16, 0.15),
         # large overlays: the part of the frame the query hashes (the bar cut off as a dark
-        # bar; the half a quarter-frame corner logo leaves)
+        # bar; the 45 % a quarter-frame corner logo leaves)
         "caption bar 25 %": lambda a: a[:, : round(h * 0.75)],
-        "top-right logo 25 %": lambda a: a[:, :, : w // 2],
-        "top-left logo 25 %": lambda a: a[:, :, w // 2 :],
+        "caption bar 25 % at the top": lambda a: a[:, round(h * 0.25) :],
+        "top-right logo 25 %": lambda a: a[:, :, : round(w * 0.45)],
+        "top-left logo 25 %": lambda a: a[:, :, w - round(w * 0.45) :],
     }
     rows_q: dict[str, list[np.ndarray]] = {}
     for name, fn in copies.items():
@@ -686,6 +706,9 @@ def main() -> None:
     parser.add_argument("--transforms", help="comma-separated substrings of transform names")
     parser.add_argument("--no-false-matches", action="store_true", help="skip the false-match part")
     parser.add_argument("--work", type=Path, help="folder kept between runs (generated sources)")
+    parser.add_argument(
+        "--procedural", type=int, help="procedural sources (default 4 with --quick, 20 without)"
+    )
     parser.add_argument("--false-queries", type=int, help="unrelated queries and sources (≥ 1000)")
     parser.add_argument(
         "--label", help="write the table to its own section (e.g. 'before' a change)", default=""
@@ -721,10 +744,13 @@ def main() -> None:
         false_matches=not args.no_false_matches,
         work=args.work,
         n_false=args.false_queries,
+        n_procedural=args.procedural,
     )
     body += f"\n\nWall time of the run: {time.perf_counter() - t0:.0f} s."
     if args.label or not subset:
         cmd = "python -m bench.fingerprint_robustness" + (" --quick" if args.quick else "")
+        if args.procedural:
+            cmd += f" --procedural {args.procedural}"
         if args.false_queries:
             cmd += f" --false-queries {args.false_queries}"
         for flag, value in (("--transforms", args.transforms), ("--sources", args.sources)):
@@ -735,7 +761,7 @@ def main() -> None:
         title = "Robustness (quick run)" if args.quick else "Robustness"
         key = "fingerprint_robustness"
         if args.label:
-            cmd += f" --label {args.label}"
+            cmd += f" --label '{args.label}'"
             title += f" — {args.label}"
             key += "_" + re.sub(r"[^a-z0-9]+", "_", args.label.lower())
         write_section(key, title, cmd, body)

@@ -89,7 +89,7 @@ class VideoFingerprint:
     of the reference windows :data:`~provenance.fingerprint.windows.WINDOWS` (a window that does
     not apply to a frame repeats the full-frame hash). ``region`` (queries) labels each row: 0
     the whole picture, 1 a part of the picture (its central crop; beside a large static
-    overlay, the reference windows it leaves clear and the top 75 % above a caption bar), 2 and
+    overlay, the reference windows it leaves clear and the 75 % a caption bar leaves), 2 and
     up a detected content region; rows of one frame share its time.
     """
 
@@ -195,16 +195,28 @@ def _luma_of_frame(
     return out
 
 
-def _coarse_hash(frame: Any, is_av: bool) -> npt.NDArray[np.uint8]:
-    """A cheap PDQ hash of a strided ~96-pixel thumbnail, to measure how much the picture moved."""
+def _coarse_hash(frame: Any, is_av: bool, parts: bool = False) -> npt.NDArray[np.uint8]:
+    """A cheap PDQ hash of a strided ~96-pixel thumbnail, to measure how much the picture moved:
+    ``(32,)``, or with ``parts`` ``(5, 32)``: the whole thumbnail, then its four quarters (a
+    picture-in-picture inset or one side of a split screen moves its quarter's hash, hardly
+    the whole frame's)."""
     if is_av:
         view = _y_plane(frame)
         y = view[0] if view is not None else _luma_of_frame(frame)
     else:
         y = _array_luma(frame)
     step = max(1, min(y.shape) // 96)
-    thumb = np.asarray(y[::step, ::step], dtype=np.float32)[None]
-    return bits_from_coeffs(dct16(downsample64(thumb)))[0]
+    thumb = np.asarray(y[::step, ::step], dtype=np.float32)
+    if not parts:
+        return bits_from_coeffs(dct16(downsample64(thumb[None])))[0]
+    th, tw = thumb.shape[0] // 2, thumb.shape[1] // 2
+    quarters = thumb[: 2 * th, : 2 * tw].reshape(2, th, 2, tw).transpose(0, 2, 1, 3)
+    whole = bits_from_coeffs(dct16(downsample64(thumb[None])))
+    if th < 4 or tw < 4:
+        return np.concatenate([whole, np.repeat(whole, 4, axis=0)])
+    return np.concatenate(
+        [whole, bits_from_coeffs(dct16(downsample64(quarters.reshape(4, th, tw))))]
+    )
 
 
 def bar_crop(luma: npt.NDArray[np.float32]) -> tuple[int, int, int, int]:
@@ -351,8 +363,9 @@ def masked_pdq(frames: npt.NDArray[np.float32], mask: npt.NDArray[np.bool_]) -> 
     return bits_from_coeffs(dct16(_masked_block(frames, mask)))
 
 
-#: A bottom band (caption bar) of this share of the picture's height, dark bar or still
-#: overlay, gets the query a row for the picture's top 75 % (the reference window ``t75``).
+#: A band (caption bar) of this share of the picture's height along its bottom or top, dark bar
+#: or still overlay, gets the query a row for the 75 % of the picture it leaves (the reference
+#: window ``t75`` or ``b75``).
 CAPTION_BAND = (0.05, 0.3)
 
 
@@ -361,23 +374,35 @@ def _caption_box(
     pic: tuple[int, int, int, int],
     mask: npt.NDArray[np.bool_] | None,
 ) -> tuple[int, int, int, int] | None:
-    """The top 75 % of the picture a caption bar over its bottom came from, or ``None``.
+    """The part of the picture a caption bar over its bottom (top) leaves: its top (bottom)
+    75 %, measured on the picture as it was before the bar; or ``None``.
 
     A caption bar shows either as a one-sided dark bar (cut off with the bars: the picture
-    then ends above it) or as a still band at the bottom of the picture (``mask``).
+    then ends above it, or starts below it) or as a still band along the bottom or the top of
+    the picture (``mask``).
     """
     y0, y1, x0, x1 = pic
-    full = y1
-    if y0 == 0 and CAPTION_BAND[0] * h <= h - y1 <= CAPTION_BAND[1] * h:
-        full = h  # a one-sided bar at the bottom: the picture went down to the frame's edge
+    lo, hi = CAPTION_BAND[0] * h, CAPTION_BAND[1] * h
+    if y0 == 0 and lo <= h - y1 <= hi:  # a one-sided bar at the bottom: the picture went on
+        box = (0, round(h * 0.75), x0, x1)
+    elif y1 == h and lo <= y0 <= hi:  # a one-sided bar at the top
+        box = (round(h * 0.25), h, x0, x1)
     elif mask is not None:
         rows = mask.mean(axis=1) >= 0.7
-        band = len(rows) if rows.all() else int(np.argmax(~rows[::-1]))
-        if not CAPTION_BAND[0] * len(rows) <= band <= CAPTION_BAND[1] * len(rows):
+        n = len(rows)
+
+        def run(r: npt.NDArray[np.bool_]) -> int:
+            return n if r.all() else int(np.argmax(~r))
+
+        bottom, top = run(rows[::-1]), run(rows)
+        if CAPTION_BAND[0] * n <= bottom <= CAPTION_BAND[1] * n:
+            box = (y0, y0 + round((y1 - y0) * 0.75), x0, x1)
+        elif CAPTION_BAND[0] * n <= top <= CAPTION_BAND[1] * n:
+            box = (y0 + round((y1 - y0) * 0.25), y1, x0, x1)
+        else:
             return None
     else:
         return None
-    box = (y0, y0 + round((full - y0) * 0.75), x0, x1)
     return box if box[1] - box[0] >= 8 else None
 
 
@@ -497,7 +522,7 @@ def _hash_batch(
             painted_hashes.append((idx, masked_pdq(p, mask)))
         if regions:
             cap = _caption_box(h, pic, mask)
-            if cap is not None:
+            if cap is not None and cap != pic:  # (a bar of 25 %: the picture is the window)
                 out.extra.append((idx, *_hash_region(sel, cap), 1))
             for wb in _clear_windows(h, w, pic, mask):
                 assert mask is not None
@@ -548,9 +573,11 @@ def _clear_windows(
         over = max(0, min(wb[1], oy1) - max(wb[0], oy0)) * max(0, min(wb[3], ox1) - max(wb[2], ox0))
         area = (wb[1] - wb[0]) * (wb[3] - wb[2])
         if over <= MAX_WINDOW_OVERLAP * area:
-            clear.append(wb)
-    clear.sort(key=lambda b: -(b[1] - b[0]) * (b[3] - b[2]))
-    return clear[:MAX_CLEAR_WINDOWS]
+            clear.append((over > 0, -area, wb))
+    # wholly clear windows first: on smooth footage, even a strip of a few per cent of a
+    # window left out (filled from its neighbours) moves its hash by 20-60 bits
+    clear.sort()
+    return [wb for _, _, wb in clear[:MAX_CLEAR_WINDOWS]]
 
 
 def _hash_masked(
@@ -563,6 +590,8 @@ def _hash_masked(
     picture ``pic``) left out."""
     y0, y1, x0, x1 = box
     sub = mask[y0 - pic[0] : y1 - pic[0], x0 - pic[2] : x1 - pic[2]]
+    if not sub.any():  # a window wholly clear of the overlay: a plain hash, at a third the cost
+        return _hash_region(frames, box)
     block = _masked_block(frames[:, y0:y1, x0:x1], sub)
     return (
         bits_from_coeffs(dct16(block)),
@@ -663,6 +692,11 @@ def _array_luma(arr: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     raise FingerprintError(f"a frame must be (h, w, 3) RGB or (h, w) grey, got {arr.shape}")
 
 
+#: How many more coarse-hash bits a quarter of the picture must move than the whole one before
+#: a query samples another frame (a quarter's small thumbnail is noisier).
+PART_MOTION_BITS = 32
+
+
 class _Sampler:
     """Stage 1: which decoded frames are hashed.
 
@@ -698,11 +732,14 @@ class _Sampler:
         """Whether the frame at ``t`` is sampled (call once per decoded frame, in order)."""
         take = self.every or t >= self.next_t - 1e-6
         if (self.scene_bits is not None or self.motion_bits is not None) and not self.every:
-            coarse = _coarse_hash(frame, self.is_av)
+            # with motion sampling, the quarters' hashes too: an inset that changes fast (hand-
+            # held footage in a picture-in-picture) is sampled as densely as a full frame would be
+            coarse = _coarse_hash(frame, self.is_av, parts=self.motion_bits is not None)
             if (
                 self.scene_bits is not None
                 and self.last_coarse is not None
-                and int(hamming(coarse, self.last_coarse)) > self.scene_bits
+                and int(hamming(coarse.reshape(-1, 32)[0], self.last_coarse.reshape(-1, 32)[0]))
+                > self.scene_bits
             ):
                 self.cut_pending = True
                 take = take or t - self.last_t >= self.min_scene_gap - 1e-6
@@ -710,7 +747,7 @@ class _Sampler:
                 not take
                 and self.motion_bits is not None
                 and self.taken_coarse is not None
-                and int(hamming(coarse, self.taken_coarse)) > self.motion_bits
+                and self._moved(hamming(coarse, self.taken_coarse))
             ):
                 take = True
             self.last_coarse = coarse
@@ -722,6 +759,16 @@ class _Sampler:
                 fps = float(self.sample_fps or 1.0)
                 self.next_t = (math.floor(t * fps + 1e-6) + 1) / fps
         return take
+
+    def _moved(self, bits: npt.NDArray[np.int32]) -> bool:
+        """Whether the coarse hash (or, when ``bits`` holds the quarters' too, one quarter's
+        by :data:`PART_MOTION_BITS`) moved past ``motion_bits`` since the last sample."""
+        assert self.motion_bits is not None
+        if int(bits.reshape(-1)[0]) > self.motion_bits:
+            return True
+        return (
+            bits.size > 1 and int(bits.reshape(-1)[1:].max()) > self.motion_bits + PART_MOTION_BITS
+        )
 
     def pop_cut(self) -> bool:
         """Whether a scene change came since the previous sample (and forget it)."""

@@ -19,8 +19,10 @@ actually cut, and stores each as one more row of the frame:
     │        └────┴─────┴────┘  a4x5)   │       └──────────┘
     └───────────────────────────────────┘
     a9x16 / a1x1 / a4x5: full height, centred; a9x16-l / -r: 9:16 moved 15 % of the width
-    t75: the top 75 % of the picture, full width (what a caption bar over the bottom leaves)
-    l50 / r50: the left / right half of the picture, full height (what a large corner logo leaves)
+    t75 / b75: the top / bottom 75 % of the picture, full width (what a caption bar over the
+    bottom / the top leaves)
+    l45 / r45: the left / right 45 % of the picture, full height (what a logo over a corner
+    quarter of the frame leaves, placed up to 5 % of the width past the middle)
 ```
 
 Central crops are taken of the *frame* (what a copy cropped at its borders keeps); a query that
@@ -68,8 +70,9 @@ WINDOWS: tuple[Window, ...] = (
     Window("a9x16-r", aspect=9 / 16, shift=0.15),
     Window("a16x9", aspect=16 / 9),
     Window("t75", part=(0.0, 0.75, 0.0, 1.0)),
-    Window("l50", part=(0.0, 1.0, 0.0, 0.5)),
-    Window("r50", part=(0.0, 1.0, 0.5, 1.0)),
+    Window("l45", part=(0.0, 1.0, 0.0, 0.45)),
+    Window("r45", part=(0.0, 1.0, 0.55, 1.0)),
+    Window("b75", part=(0.25, 1.0, 0.0, 1.0)),
 )
 #: Scale of the central crop a query also hashes (meets the reference crops half way).
 QUERY_CROP = 0.94

@@ -18,6 +18,7 @@ import pytest
 from provenance.fingerprint import FingerprintIndex, fingerprint_query, fingerprint_video
 from provenance.fingerprint.regions import content_regions
 from provenance.fingerprint.synthetic import _upsample, synthetic_frames
+from provenance.fingerprint.video import _clear_windows
 from provenance.fingerprint.windows import WINDOWS, window_box
 
 W, H, RATE = 320, 180, 8
@@ -115,10 +116,13 @@ SINGLE = {
 }
 
 
-def _caption(frac: float) -> Callable[[Frame], Frame]:
+def _caption(frac: float, top: bool = False) -> Callable[[Frame], Frame]:
     def f(x: Frame) -> Frame:
         out = x.copy()
-        out[H - round(H * frac) :] = 24
+        if top:
+            out[: round(H * frac)] = 24
+        else:
+            out[H - round(H * frac) :] = 24
         return out
 
     return f
@@ -155,6 +159,8 @@ def _strokes(x: Frame) -> Frame:
 OVERLAID = {
     "caption bar 25 % of the height": _caption(0.25),
     "caption bar 15 % of the height": _caption(0.15),
+    "caption bar 25 % at the top": _caption(0.25, top=True),
+    "caption bar 15 % at the top": _caption(0.15, top=True),
     "logo 25 % of the frame": _logo(0.5),
     "drawn strokes": _strokes,
 }
@@ -193,6 +199,30 @@ def test_copies_under_large_overlays_are_found(index: FingerprintIndex, name: st
     assert abs(matches[0].offset_s - START) <= 0.5, (name, matches[0])
 
 
+def test_quarter_frame_logo_is_found_through_a_codec(
+    index: FingerprintIndex, tmp_path: Path
+) -> None:
+    # re-encoded, the windows beside the logo must be wholly clear of it: a strip of a few per
+    # cent of a window left out and filled moves its hash by tens of bits
+    from .conftest import write_frames
+
+    clip = write_frames(tmp_path / "logo.mp4", [_logo(0.5)(f) for f in _excerpt()], fps=RATE)
+    matches = index.search(fingerprint_query(clip))
+    assert matches and matches[0].video_id == "s31", matches
+    assert abs(matches[0].offset_s - START) <= 0.5, matches[0]
+
+
+def test_a_quarter_frame_logo_leaves_the_other_45_percent_clear() -> None:
+    # half the frame's width and height, 3 % from the right border: it reaches past the middle
+    mask = np.zeros((H, W), bool)
+    mask[7:97, W - 160 - 10 : W - 10] = True
+    boxes = _clear_windows(H, W, (0, H, 0, W), mask)
+    l45 = next(w for w in WINDOWS if w.name == "l45")
+    assert boxes[0] == window_box(l45, H, W, (0, H, 0, W))  # wholly clear windows come first
+    y0, y1, x0, x1 = boxes[0]
+    assert not mask[y0:y1, x0:x1].any()
+
+
 def test_portrait_source_with_bars_is_found_from_its_16x9_recut(index: FingerprintIndex) -> None:
     top = (320 - round(180 * 9 / 16)) // 2
     frames = [f[top : top + round(180 * 9 / 16)] for f in _portrait()[24:72]]
@@ -228,8 +258,8 @@ def test_windows_that_do_not_apply_are_skipped() -> None:
     # frame's width, and it keeps the picture's width
     barred = {w.name: window_box(w, 320, 180, (0, 320, 18, 162)) for w in WINDOWS}
     assert barred["a16x9"] == (110, 211, 18, 162)
-    assert boxes["t75"] == (0, 135, 0, 320)
-    assert boxes["l50"] == (0, 180, 0, 160) and boxes["r50"] == (0, 180, 160, 320)
+    assert boxes["t75"] == (0, 135, 0, 320) and boxes["b75"] == (45, 180, 0, 320)
+    assert boxes["l45"] == (0, 180, 0, 144) and boxes["r45"] == (0, 180, 176, 320)
 
 
 def test_windows_are_stored_as_extra_rows(tmp_path: Path) -> None:

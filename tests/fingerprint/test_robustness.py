@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from provenance.fingerprint import FingerprintIndex, fingerprint_query, fingerprint_video, hamming
-from provenance.fingerprint.synthetic import synthetic_frames
+from provenance.fingerprint.synthetic import _upsample, synthetic_frames
 from provenance.fingerprint.video import CROP, _crop_box, bar_crop
 
 from .conftest import FPS, Frames, H, W, write_frames
@@ -52,6 +52,32 @@ def test_excerpt_of_hand_held_footage_is_found_off_the_sampling_grid(
     # a video whose picture moves smoothly gains few frames
     calm = fingerprint_query(source_video(1))
     assert len(calm) <= 1.3 * len(fingerprint_query(source_video(1), motion_bits=None))
+
+
+def test_inset_of_hand_held_footage_is_sampled_where_it_moves(
+    sqlite_db_url: str, tmp_path: Path, shared_data: Path
+) -> None:
+    # the hand-held clip small in a corner of another video (picture-in-picture, 35 %): the
+    # inset hardly moves the whole frame's coarse hash, so only the quarters' hashes sample the
+    # query densely enough to meet registration's 1 frame/s samples (the excerpt starts 0.4 s in)
+    src = shared_data / "threatexchange" / "videos" / "pattern-hd-no-bar.mp4"
+    index = FingerprintIndex(sqlite_db_url, tmp_path / "fp.npz")
+    index.add("pattern", fingerprint_video(src))
+    inset = [
+        np.clip(_upsample(f.astype(np.float32), 224, 126), 0, 255).astype(np.uint8)
+        for f in _decode(src, 12, 4)
+    ]
+    background = synthetic_frames(len(inset) / 30, width=360, height=640, fps=30, seed=99)
+    frames = []
+    for f, bg in zip(inset, background, strict=True):
+        bg[640 - 224 - 36 : 640 - 36, 360 - 126 - 14 : 360 - 14] = f
+        frames.append(bg)
+    clip = write_frames(tmp_path / "pip.mp4", frames, fps=30)
+    q = fingerprint_query(clip)
+    assert q.n_frames > 1.5 * fingerprint_query(clip, motion_bits=None).n_frames
+    matches = index.search(q)
+    assert matches and matches[0].video_id == "pattern", matches
+    assert abs(matches[0].offset_s - 0.4) <= 0.2
 
 
 def _luma(frames: Frames) -> npt.NDArray[np.float32]:
