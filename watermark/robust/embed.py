@@ -29,12 +29,17 @@ same, only fewer bits arrive with the wrong sign.
 
 Only the difference ``X·(exp(±a) − 1)`` is synthesized (16 kHz overlap-add), brought to the
 input rate and added to every channel, so a mono downmix keeps it, and where the host would clip
-the mark is scaled down hop by hop.
+the mark is scaled down hop by hop. At input rates that are a whole multiple of 16 kHz (32, 48,
+96 kHz) the same bins are synthesized directly at the input rate instead of resampling the
+16 kHz synthesis (:func:`_synth_native`; the two agree within about 2e-5 of full scale).
 """
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
+from scipy import fft as sfft
 from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from watermark.errors import WatermarkError
@@ -49,6 +54,7 @@ from watermark.robust.grid import (
     GROUPS,
     HOP,
     HOPS_PER_CELL,
+    NFFT,
     RATE,
     band_edges_hz,
     cell_signs,
@@ -59,6 +65,7 @@ from watermark.robust.spectrum import (
     align_unit,
     from_internal,
     istft,
+    resample_poly,
     stft,
     to_internal,
 )
@@ -121,9 +128,10 @@ def _spread(e: np.ndarray) -> np.ndarray:
     return uniform_filter1d(hop_mean(e, 5), 5, axis=1, mode="nearest")
 
 
-def _depth(e: np.ndarray, g0: float) -> np.ndarray:
-    """Per-hop, per-band depth ``a`` from the host's band energies ``e`` (hops, BANDS)."""
-    m = _spread(e)
+def _depth(e: np.ndarray, g0: float, m: np.ndarray | None = None) -> np.ndarray:
+    """Per-hop, per-band depth ``a`` from the host's band energies ``e`` (hops, BANDS);
+    ``m``: their :func:`_spread`, when the caller has it already."""
+    m = _spread(e) if m is None else m
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where(e > 1e-20, g0 * np.sqrt(m / np.maximum(e, 1e-20)), 0.0)
     g = np.minimum(g, min(G_MAX * g0, _G_ABS))
@@ -151,10 +159,11 @@ def _groups(hops: np.ndarray, key: WatermarkKey) -> np.ndarray:
     return lay.group[cell] + GROUPS * win
 
 
-def _weights(e: np.ndarray, live: np.ndarray) -> np.ndarray:
+def _weights(e: np.ndarray, live: np.ndarray, m: np.ndarray | None = None) -> np.ndarray:
     """Where the informed correction goes: ``(M / E)^ISS_BETA`` (quiet bins in a loud
-    neighbourhood get more, in power that is cheap), zero where the host is silent."""
-    m = np.maximum(_spread(e), 0.0)
+    neighbourhood get more, in power that is cheap), zero where the host is silent; ``m``: the
+    :func:`_spread` of ``e``, when the caller has it already."""
+    m = np.maximum(_spread(e) if m is None else m, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = m / np.maximum(e, 1e-20)
         w = np.where(live, np.sqrt(r) if ISS_BETA == 0.5 else r**ISS_BETA, 0.0)
@@ -165,6 +174,15 @@ def mark_internal(
     y: np.ndarray, key: WatermarkKey, payload: bytes, hop0: int, strength_db: float
 ) -> np.ndarray:
     """The mark (16 kHz, same length as ``y``) for host ``y`` whose first sample is hop ``hop0``."""
+    full, band, lam = _mark_spectrum(y, key, payload, hop0, strength_db)
+    return istft(_fill(full, band, lam), y.size)
+
+
+def _mark_spectrum(
+    y: np.ndarray, key: WatermarkKey, payload: bytes, hop0: int, strength_db: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The final depths of :func:`mark_internal`: (zeroed spectrum buffer, host spectrum on the
+    layer's bins, signed depths ``lam``); the mark is ``istft(_fill(full, band, lam))``."""
     spec = stft(y)
     sub = spec[:, BIN_LO:BIN_HI]
     band = spec[:, _BAND_LO:_BAND_HI]
@@ -173,16 +191,17 @@ def mark_internal(
     hops = hop0 + np.arange(sub.shape[0])
     s_hb = signs[(hops // HOPS_PER_CELL) % CELLS_T]  # (hops, BANDS)
     e = _band_energy(sub)
-    a = _depth(e, 10 ** (strength_db / 20))
+    m = _spread(e)
+    a = _depth(e, 10 ** (strength_db / 20), m)
     lam = s_hb * a
     if sub.shape[0] == 0 or ISS_ROUNDS == 0:
-        return istft(_fill(full, band, lam), y.size)
+        return full, band, lam
     scale = 10 ** ((strength_db - DEFAULT_ROBUST_STRENGTH_DB) / 20)
     cap = max(ISS_CAP * scale, float(a.max(initial=0.0)))
     pos = (hops % ISS_HOPS)[:, None]
     live = (a > 0) & (pos >= ISS_GUARD) & (pos < ISS_HOPS - ISS_GUARD)
     grp = _groups(hops, key).ravel()
-    w = _weights(e, live)
+    w = _weights(e, live, m)
     n = np.bincount(grp, weights=live.ravel())
     w_sum = np.bincount(grp, weights=w.ravel(), minlength=n.size)
     s_live = s_hb * live
@@ -194,7 +213,55 @@ def mark_internal(
         short = np.maximum(ISS_MARGIN * scale * n - proj, 0.0) / np.maximum(w_sum, 1e-9)
         step = short[grp].reshape(lam.shape) * w * (0.5 / ISS_RESPONSE)
         lam = s_hb * np.minimum(np.abs(lam) + step, cap)
-    return istft(_fill(full, band, lam), y.size)
+    return full, band, lam
+
+
+#: 16 kHz samples at each end of the mark that the native-rate synthesis takes from the
+#: resampler (its filter, 10 samples at 16 kHz each side, sees zeros past the ends there).
+_EDGE = 48
+
+
+def _synth_native(
+    full: np.ndarray, band: np.ndarray, lam: np.ndarray, n16: int, sample_rate: int, n: int
+) -> np.ndarray:
+    """The mark at ``sample_rate`` (a whole multiple ``f`` of 16 kHz), ``n`` samples.
+
+    Instead of synthesizing at 16 kHz and resampling (two thirds of the cost at 48 kHz), the
+    same bins are synthesized directly with ``f``-times longer frames and hop: the mark lies in
+    1–5.5 kHz, where the resampler's low-pass passes it unchanged, so the two agree to float
+    precision in the interior. At the two ends, where the resampler's filter reads zeros past
+    the signal, the first and last ``_EDGE`` 16 kHz samples are resampled as before (and a mark of
+    at most ``4 * _EDGE`` samples entirely).
+    """
+    if n16 <= 4 * _EDGE:
+        return from_internal(istft(_fill(full, band, lam), n16), sample_rate, n)
+    f = sample_rate // RATE
+    nfft, hop = NFFT * f, HOP * f
+    n_frames = full.shape[0]
+    g = np.expm1(lam.astype(np.float32)) * np.float32(f)
+    spec = np.zeros((n_frames, nfft // 2 + 1), dtype=np.complex64)
+    spec[:, _BAND_LO:_BAND_HI] = band * (g if _BAND_BINS == 1 else np.repeat(g, _BAND_BINS, 1))
+    fr = sfft.irfft(spec, n=nfft, axis=1).astype(np.float32, copy=False)
+    fr *= _native_window(nfft)
+    half = nfft // hop
+    ola = np.zeros((n_frames + half, hop), dtype=np.float32)
+    for j in range(half):
+        ola[j : j + n_frames] += fr[:, j * hop : (j + 1) * hop]
+    out = np.zeros(n, dtype=np.float32)
+    z = ola.ravel()[nfft // 2 : nfft // 2 + n]
+    out[: z.size] = z
+    k = 2 * _EDGE // HOP + 3  # frames that reach the first 2 * _EDGE samples
+    head16 = istft(_fill(full[:k], band[:k], lam[:k]), 2 * _EDGE)
+    head = resample_poly(head16, f, 1)[: _EDGE * f]
+    out[: head.size] = head
+    # the tail: the last _EDGE samples of the 16 kHz mark (n16 long), with context before them
+    r0 = max(0, (n16 - 2 * _EDGE) // HOP - 2)
+    t16 = istft(_fill(full[r0:], band[r0:], lam[r0:]), n16 - r0 * HOP)[-2 * _EDGE :]
+    tail = resample_poly(t16, f, 1)[_EDGE * f :]
+    a = (n16 - _EDGE) * f
+    if a < n:
+        out[a:n] = tail[: n - a]
+    return out
 
 
 def robust_mark(
@@ -217,7 +284,18 @@ def robust_mark(
         raise ValueError("block start must be aligned to the robust layer's hop grid")
     hop0 = start * RATE // sample_rate // HOP
     y = to_internal(mono, sample_rate)
+    if sample_rate % RATE == 0 and sample_rate > RATE:
+        full, band, lam = _mark_spectrum(y, key, payload, hop0, strength_db)
+        return _synth_native(full, band, lam, y.size, sample_rate, mono.size)
     return from_internal(mark_internal(y, key, payload, hop0, strength_db), sample_rate, mono.size)
+
+
+@lru_cache(maxsize=8)
+def _native_window(nfft: int) -> np.ndarray:
+    """The square-root Hann window of ``nfft`` points (the 16 kHz window at a higher rate)."""
+    w = np.sqrt(0.5 - 0.5 * np.cos(2 * np.pi * np.arange(nfft) / nfft)).astype(np.float32)
+    w.setflags(write=False)
+    return w
 
 
 def headroom_scale(

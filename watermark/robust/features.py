@@ -78,6 +78,20 @@ def pool_taps(speed: float) -> tuple[np.ndarray, np.ndarray]:
     return first, taps
 
 
+@lru_cache(maxsize=256)
+def _pool_plan(speed: float) -> tuple[int, int, np.ndarray, np.ndarray, bool]:
+    """:func:`pool_taps` restricted to the stored columns it reads: ``(lo, hi, first - lo, taps,
+    one_bin)``; ``one_bin`` when every band reads exactly one bin with weight 1, consecutively
+    (the sum over taps is then that bin, bit for bit)."""
+    first, taps = pool_taps(speed)
+    lo = int(first.min())
+    hi = int(first.max()) + _TAPS
+    rel = first - lo
+    one_bin = bool(np.all(taps[0] == 1.0) and not np.any(taps[1:]) and np.all(np.diff(rel) == 1))
+    rel.setflags(write=False)
+    return lo, hi, rel, taps, one_bin
+
+
 def hop_mean(x: np.ndarray, size: int) -> np.ndarray:
     """Mean over ``size`` (odd) hops centred on each hop (edges repeated), axis 0, summed in a
     fixed order so that a hop's value depends only on its neighbours, not on where the array
@@ -97,12 +111,15 @@ def band_features(mag: np.ndarray, speed: float, *, exact: bool = False) -> np.n
 
     ``exact``: take the 9-hop mean with :func:`hop_mean` (bit-identical whatever block the hops
     came in; the embedder needs that) instead of a running sum (faster; the detector's search)."""
-    first, taps = pool_taps(speed)
-    p = mag.astype(np.float32)
+    lo, hi, first, taps, one_bin = _pool_plan(speed)
+    p = mag[:, lo:hi].astype(np.float32)
     np.square(p, out=p)
-    e = p[:, first] * taps[0]
-    for k in range(1, _TAPS):
-        e += p[:, first + k] * taps[k]
+    if one_bin:  # every band is exactly one bin (speed 1): the weighted sum is that bin
+        e = p[:, first[0] : first[0] + BANDS].copy()
+    else:
+        e = p[:, first] * taps[0]
+        for k in range(1, _TAPS):
+            e += p[:, first + k] * taps[k]
     silent = e < FLOOR
     e += np.float32(REL_FLOOR) * uniform_filter1d(e, NORM_BANDS, axis=1, mode="nearest")
     lg = np.log(np.maximum(e, FLOOR))

@@ -53,7 +53,8 @@ def to_internal(x: np.ndarray, sample_rate: int) -> np.ndarray:
     up, down = ratio(sample_rate)
     if up == down:
         return np.asarray(x, dtype=np.float32)
-    return resample_poly(x.astype(np.float32), up, down).astype(np.float32)
+    y = resample_poly(x.astype(np.float32, copy=False), up, down)
+    return y.astype(np.float32, copy=False)
 
 
 def from_internal(y: np.ndarray, sample_rate: int, n: int) -> np.ndarray:
@@ -72,19 +73,19 @@ def stft(y: np.ndarray) -> np.ndarray:
     pad = np.zeros(n_frames * HOP + NFFT, dtype=np.float32)
     pad[NFFT // 2 : NFFT // 2 + y.size] = y
     fr = sliding_window_view(pad, NFFT)[::HOP][:n_frames] * WINDOW
-    return sfft.rfft(fr, axis=1).astype(np.complex64)
+    return sfft.rfft(fr, axis=1).astype(np.complex64, copy=False)
 
 
 def istft(spec: np.ndarray, n: int) -> np.ndarray:
     """Overlap-add synthesis for :func:`stft` frames; returns ``n`` samples (float32)."""
-    fr = sfft.irfft(spec, n=NFFT, axis=1).astype(np.float32) * WINDOW
+    fr = sfft.irfft(spec, n=NFFT, axis=1).astype(np.float32, copy=False)
+    fr *= WINDOW
     n_frames = fr.shape[0]
     half = NFFT // HOP  # 2 frames overlap each sample
-    out = np.zeros((n_frames + half) * HOP, dtype=np.float32)
-    blocks = fr.reshape(n_frames, half, HOP)
-    for j in range(half):
-        out[j * HOP : j * HOP + n_frames * HOP] += blocks[:, j, :].ravel()
-    return out[NFFT // 2 : NFFT // 2 + n]
+    out = np.zeros((n_frames + half, HOP), dtype=np.float32)
+    for j in range(half):  # hop row h gets the j-th HOP-long piece of frame h - j, in this order
+        out[j : j + n_frames] += fr[:, j * HOP : (j + 1) * HOP]
+    return out.ravel()[NFFT // 2 : NFFT // 2 + n]
 
 
 class Resampler:
