@@ -41,8 +41,8 @@ def _readable(text: str) -> bool:
 
 
 def _try_b64(tok: str) -> str | None:
-    if tok.isalpha() and (tok.islower() or tok.isupper()):
-        return None  # an ordinary word
+    if tok.isalpha() and (tok.islower() or tok.isupper() or tok[1:].islower()):
+        return None  # an ordinary word ("Reaction" decodes to four odd characters)
     pad = tok + "=" * (-len(tok) % 4)
     try:
         out = base64.b64decode(pad, validate=True).decode("utf-8")

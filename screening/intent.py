@@ -279,12 +279,38 @@ _VOICE_SUBJECT_ZH = lexicon.compiled("voice_subject_zh")
 _VOICE_SUBJECT_EN = lexicon.compiled("voice_subject_en")
 
 
-def _negated(left: str) -> bool:
-    left = _QUESTION.sub("", left)
+_NEG_IDIOM = lexicon.compiled("neg_idiom")
+_NEG_BREAK = lexicon.compiled("neg_break")
+_NEG_RIGHT_MULTI = lexicon.compiled("neg_right_multi")
+
+
+_TALK_READER = lexicon.compiled("talk_reader")
+_TALK_FRAME = lexicon.compiled("talk_frame")
+_TALK_USE_LEFT = lexicon.compiled("talk_use_left")
+
+
+def talk_about(marked: str) -> bool:
+    """True when the prompt talks about a voice and has a generic reader say it ("an explainer on
+    why X sounds husky, read by a generic narrator", "给X的粉丝信……用普通女声朗读")."""
+    return _TALK_READER.search(marked) is not None and _TALK_FRAME.search(marked) is not None
+
+
+def _negated(left: str, right: str = "") -> bool:
+    """True when a negation governs the voice request whose target follows ``left``.
+
+    The negation must be the one of the request's own verb: idioms that negate another verb
+    ("no need to be perfect", "不要太长") are cut first, and a fresh request after the negation
+    ("… just make it sound like X") ends its scope. Korean and Japanese negate after the verb,
+    read in ``right`` (the text after the target).
+    """
+    if right and _NEG_RIGHT_MULTI.match(right):
+        return True
+    left = _NEG_IDIOM.sub(" ", _QUESTION.sub("", left))
     m = _NEG_EN.search(left) or _NEG_ZH.search(left)
     if m is None:
         return False
-    return not _BUT.search(left[m.start() :])
+    scope = left[m.start() :]
+    return not (_BUT.search(scope) or _NEG_BREAK.search(scope))
 
 
 _POSSESSIVE_WORK_EN = lexicon.compiled("possessive_work_en")
@@ -346,6 +372,12 @@ def what_for(
         return "negated" if _negated(left) else "clone"
     if _TOPIC_LEFT.search(left_n) or _TOPIC_LEFT_ZH.search(left_s):
         return "mention"
+    if (
+        talk_about(marked)
+        and not _TALK_USE_LEFT.search(left_s)
+        and not _NEG_RIGHT_MULTI.match(right_s)
+    ):
+        return "mention"  # "an explainer on why X's voice …, read by a generic narrator"
     if question and not (_CLONE_LEFT_EN.search(left_n) or _STRONG_LEFT_ZH.search(left_s)):
         return "mention"  # "why is X's voice so distinctive?" asks about the voice
     clone = bool(
@@ -379,7 +411,7 @@ def what_for(
         # the voice is what is talked about
         clone = False
     if clone:
-        return "negated" if _negated(left) else "clone"
+        return "negated" if _negated(left, right_s) else "clone"
     style = bool(
         _STYLE_LEFT_EN.search(left_n)
         or _STYLE_RIGHT_EN.match(right)
@@ -400,9 +432,9 @@ def what_for(
     if who == "private" and not perform_left:
         perform_right = False  # "my grandma telling stories" is not a request to make her speak
     if perform_right and (perform_left or not mention_ctx) and not style:
-        return "negated" if _negated(left) else "perform"
+        return "negated" if _negated(left, right_s) else "perform"
     if style:
-        return "negated" if _negated(left) else "style"
+        return "negated" if _negated(left, right_s) else "style"
     if global_clone and not mention_ctx:
         return "clone"
     if (

@@ -41,6 +41,8 @@ __all__ = [
 #: Prompts longer than this are denied (after being screened in full up to 5× this length).
 DEFAULT_MAX_CHARS = 10_000
 _SEVERITY = {"allow": 0, "review": 1, "deny": 2}
+# allowed readings the semantic stage overrides only with a certain score
+_SETTLED = frozenset({"NEGATED", "SELF_VOICE_DECLARED"})
 _METHOD_OBFUSCATION = {
     "fuzzy": {"misspelling"},
     "homophone": {"homophone"},
@@ -278,7 +280,13 @@ class Screener:
         assert self.semantic is not None
         v = self.semantic.assess(prompt)
         evidence = {"score": round(v.score, 4), "neighbours": list(v.neighbours)}
-        if not v.harmful:
+        # what the rules read: an explicit negation bound to the request's verb ("do not make
+        # it sound like X") or the user's own declared voice ("my verified voice")
+        read = {"NEGATED" if r.rule == "negated-voice" else r.code for r in decision.reasons}
+        settled = bool(read & _SETTLED) and read <= _SETTLED | {"NO_IMPERSONATION"}
+        if not v.harmful or (settled and not v.certain):
+            # the embedding cannot read negation scope nor whose voice it is: only a certain
+            # score overrides the rules there
             return replace(decision, semantic=evidence)
         lang = decision.language
         msg = self.policy.message(
@@ -399,7 +407,7 @@ class Screener:
             for t in targets:
                 if t.who in _PUBLIC_WHO and t.what == "mention":
                     t.what = "clone"
-        pronoun = intent.pronoun_clone(marked) and not mctx
+        pronoun = intent.pronoun_clone(marked) and not mctx and not intent.talk_about(marked)
         for t in targets:
             if t.who == "role" and not t.posed and "fraud" not in ctx:
                 t.what = "mention"  # "a bank officer's voice" matters only in a fraud setting

@@ -60,7 +60,7 @@ F = frozenset
         (Facts("none", "mention", F(), "free"), "no-target"),
         (Facts("public", "style", F(), "pro"), "artist-style"),
         (Facts("public", "mention", F({"political"}), "free"), "non-voice-mention"),
-        (Facts("nogo", "negated", F(), "free"), "non-voice-mention"),
+        (Facts("nogo", "negated", F(), "free"), "negated-voice"),
         (Facts("unknown_source", "perform", F(), "free"), "default-allow"),
     ],
 )
