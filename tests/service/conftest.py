@@ -7,7 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from service.app import create_app
 from service.context import Services
 from service.schema import upgrade
 from service.settings import Settings
@@ -29,6 +31,18 @@ def svc(settings: Settings) -> Iterator[Services]:
     yield services
     if "jobs" in services.__dict__:
         services.jobs.shutdown()
+
+
+@pytest.fixture
+def client(settings: Settings) -> TestClient:
+    """The app on ``settings`` through Starlette's test client (no server process)."""
+    return TestClient(create_app(settings))
+
+
+def key_headers(client: TestClient, *scopes: str) -> dict[str, str]:
+    """Headers carrying a new API key with ``scopes``, created in the client's store."""
+    key, _ = client.app.state.services.keys.create(list(scopes))  # type: ignore[attr-defined]
+    return {"X-API-Key": key}
 
 
 ROOT = Path(__file__).resolve().parents[2]

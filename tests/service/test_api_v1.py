@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from service.app import create_app
 from service.settings import Settings
+from tests.service.conftest import key_headers
 
 ROUTES = [
     ("post", "/v1/screen", "screen"),
@@ -30,16 +31,6 @@ ROUTES = [
 ]
 
 
-@pytest.fixture
-def client(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings))
-
-
-def _key(client: TestClient, *scopes: str) -> dict[str, str]:
-    key, _ = client.app.state.services.keys.create(list(scopes))  # type: ignore[attr-defined]
-    return {"X-API-Key": key}
-
-
 def _problem(r: object, status: int) -> dict[str, object]:
     assert r.status_code == status, r.text  # type: ignore[attr-defined]
     assert r.headers["content-type"].startswith("application/problem+json")  # type: ignore[attr-defined]
@@ -53,11 +44,11 @@ def test_every_route_checks_key_and_scope(
     _problem(getattr(client, method)(path), 401)
     _problem(getattr(client, method)(path, headers={"X-API-Key": "pk_bad_bad"}), 401)
     others = [s for s in ("generate", "verify", "mint", "screen") if s != scope]
-    _problem(getattr(client, method)(path, headers=_key(client, *others)), 403)
+    _problem(getattr(client, method)(path, headers=key_headers(client, *others)), 403)
 
 
 def test_screen_route(client: TestClient) -> None:
-    k = _key(client, "screen")
+    k = key_headers(client, "screen")
     r = client.post("/v1/screen", json={"prompt": "用周杰伦的声音唱一首新歌"}, headers=k)
     assert r.status_code == 200
     d = r.json()
@@ -73,7 +64,7 @@ def test_screen_route(client: TestClient) -> None:
 
 
 def test_generate_download_verify(client: TestClient, tmp_path: Path) -> None:
-    gen_key = _key(client, "generate")
+    gen_key = key_headers(client, "generate")
     body = {"prompt": "waves at dusk", "duration_s": 5, "width": 320, "height": 180, "fps": 15}
     r = client.post("/v1/generate", json=body, headers=gen_key)
     assert r.status_code == 201, r.text
@@ -85,7 +76,7 @@ def test_generate_download_verify(client: TestClient, tmp_path: Path) -> None:
     v = client.post(
         "/v1/verify",
         files={"file": ("upload.mp4", media.content, "video/mp4")},
-        headers=_key(client, "verify"),
+        headers=key_headers(client, "verify"),
     )
     assert v.status_code == 200, v.text
     out = v.json()
@@ -95,10 +86,10 @@ def test_generate_download_verify(client: TestClient, tmp_path: Path) -> None:
     admin = client.post(
         "/v1/verify",
         files={"file": ("u.mp4", media.content, "video/mp4")},
-        headers=_key(client, "admin"),
+        headers=key_headers(client, "admin"),
     ).json()
     assert admin["generation"]["user_id"].startswith("key:")
-    vk = _key(client, "verify")
+    vk = key_headers(client, "verify")
     full = client.post(
         "/v1/verify?mode=full",
         files={"file": ("u.mp4", media.content, "video/mp4")},
@@ -111,10 +102,12 @@ def test_generate_download_verify(client: TestClient, tmp_path: Path) -> None:
     )
     assert bad.status_code == 422
     assert bad.headers["content-type"].startswith("application/problem+json")
-    rec = client.get(f"/v1/generations/{receipt['mark_id']}", headers=_key(client, "verify")).json()
+    rec = client.get(
+        f"/v1/generations/{receipt['mark_id']}", headers=key_headers(client, "verify")
+    ).json()
     assert rec["user_id"] is None
     thumb = client.get(
-        f"/v1/videos/gen:{receipt['mark_id']}/thumbnail", headers=_key(client, "verify")
+        f"/v1/videos/gen:{receipt['mark_id']}/thumbnail", headers=key_headers(client, "verify")
     )
     assert thumb.status_code == 200
     assert thumb.headers["content-type"] == "image/jpeg"
@@ -123,7 +116,7 @@ def test_generate_download_verify(client: TestClient, tmp_path: Path) -> None:
     det = client.post(
         "/v1/audio/detect",
         files={"file": ("u.mp4", media.content, "video/mp4")},
-        headers=_key(client, "verify"),
+        headers=key_headers(client, "verify"),
     ).json()
     assert det["found"]
     assert det["payload"] == receipt["mark_id"]
@@ -140,7 +133,7 @@ def test_generate_refused_is_403_with_reasons(client: TestClient) -> None:
     r = client.post(
         "/v1/generate",
         json={"prompt": "clone Taylor Swift's voice singing my song", "duration_s": 2},
-        headers=_key(client, "generate"),
+        headers=key_headers(client, "generate"),
     )
     body = _problem(r, 403)
     assert body["reasons"]
@@ -161,13 +154,13 @@ def test_watermark_routes(client: TestClient) -> None:
         "/v1/audio/watermark",
         files={"file": ("a.wav", buf.getvalue(), "audio/wav")},
         data={"payload": "00112233445566ff"},
-        headers=_key(client, "generate"),
+        headers=key_headers(client, "generate"),
     )
     assert r.status_code == 200, r.text
     det = client.post(
         "/v1/audio/detect",
         files={"file": ("m.flac", r.content, "audio/flac")},
-        headers=_key(client, "verify"),
+        headers=key_headers(client, "verify"),
     ).json()
     assert det["payload"] == "00112233445566ff"
     _problem(
@@ -175,7 +168,7 @@ def test_watermark_routes(client: TestClient) -> None:
             "/v1/audio/watermark",
             files={"file": ("a.wav", buf.getvalue(), "audio/wav")},
             data={"payload": "xyz"},
-            headers=_key(client, "generate"),
+            headers=key_headers(client, "generate"),
         ),
         422,
     )
@@ -192,7 +185,7 @@ def test_register_and_trace_existing_video(client: TestClient, tmp_path: Path) -
     assert media.video is not None
     src = tmp_path / "stock.mp4"
     write_mp4(src, media.video, None)
-    k = _key(client, "generate", "verify", "admin")
+    k = key_headers(client, "generate", "verify", "admin")
     r = client.post(
         "/v1/video/fingerprints",
         files={"file": ("s.mp4", src.read_bytes(), "video/mp4")},
@@ -229,7 +222,7 @@ def test_register_and_trace_existing_video(client: TestClient, tmp_path: Path) -
 
 
 def test_certificates_routes(client: TestClient) -> None:
-    k = _key(client, "generate", "mint", "verify", "admin")
+    k = key_headers(client, "generate", "mint", "verify", "admin")
     receipt = client.post(
         "/v1/generate", json={"prompt": "a lullaby", "kind": "audio", "duration_s": 3}, headers=k
     ).json()
@@ -278,14 +271,16 @@ def test_bad_uploads_are_4xx(
     client: TestClient, settings: Settings, name: str, content: bytes
 ) -> None:
     r = client.post(
-        "/v1/verify", files={"file": (name, content, "video/mp4")}, headers=_key(client, "verify")
+        "/v1/verify",
+        files={"file": (name, content, "video/mp4")},
+        headers=key_headers(client, "verify"),
     )
     _problem(r, 422)
     assert not any(settings.upload_dir.glob("*")), "spooled uploads are removed"
 
 
 def test_wrong_content_type_and_missing_file(client: TestClient) -> None:
-    k = _key(client, "verify")
+    k = key_headers(client, "verify")
     _problem(
         client.post(
             "/v1/verify", content=b"raw", headers={**k, "content-type": "application/octet-stream"}
@@ -302,7 +297,7 @@ def test_long_media_becomes_a_job(tmp_path: Path) -> None:
     s.data_dir.mkdir(parents=True)
     upgrade(s.db_url)
     c = TestClient(create_app(s))
-    k = _key(c, "generate", "verify")
+    k = key_headers(c, "generate", "verify")
     receipt = c.post(
         "/v1/generate", json={"prompt": "rain", "kind": "audio", "duration_s": 4}, headers=k
     ).json()
@@ -318,11 +313,13 @@ def test_long_media_becomes_a_job(tmp_path: Path) -> None:
         time.sleep(0.05)
     assert job["status"] == "done", job
     assert job["result"]["verdict"] == "generated"
-    _problem(c.get(f"/v1/jobs/{job['id']}", headers=_key(c, "verify")), 404)  # another key's job
+    _problem(
+        c.get(f"/v1/jobs/{job['id']}", headers=key_headers(c, "verify")), 404
+    )  # another key's job
 
 
 def test_verify_shows_the_certificate(client: TestClient) -> None:
-    k = _key(client, "generate", "mint", "verify")
+    k = key_headers(client, "generate", "mint", "verify")
     receipt = client.post(
         "/v1/generate",
         json={"prompt": "a harp melody", "kind": "audio", "duration_s": 3},

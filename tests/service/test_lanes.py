@@ -18,6 +18,7 @@ from service import pipeline
 from service.app import create_app
 from service.metrics import timed, worker_id
 from service.settings import Settings
+from tests.service.conftest import key_headers
 
 
 def _wav(seconds: float = 1.0, rate: int = 48_000) -> bytes:
@@ -29,16 +30,6 @@ def _wav(seconds: float = 1.0, rate: int = 48_000) -> bytes:
 
 def _timings(header: str) -> dict[str, float]:
     return {m[0]: float(m[1]) for m in re.findall(r"([\w-]+);dur=([\d.]+)", header)}
-
-
-@pytest.fixture
-def client(settings: Settings) -> TestClient:
-    return TestClient(create_app(settings))
-
-
-def _key(client: TestClient, *scopes: str) -> dict[str, str]:
-    key, _ = client.app.state.services.keys.create(list(scopes))  # type: ignore[attr-defined]
-    return {"X-API-Key": key}
 
 
 def test_verification_does_not_queue_behind_a_generation(
@@ -53,7 +44,7 @@ def test_verification_does_not_queue_behind_a_generation(
         return real(svc, inp)
 
     monkeypatch.setattr(pipeline, "generate", held)
-    k = _key(client, "generate", "verify")
+    k = key_headers(client, "generate", "verify")
     body = {"prompt": "rain on a tin roof", "kind": "audio", "duration_s": 2}
     with ThreadPoolExecutor(2) as pool:
         gen = pool.submit(client.post, "/v1/generate", json=body, headers=k)
@@ -81,9 +72,9 @@ def test_verification_does_not_queue_behind_a_generation(
 def test_answers_name_their_worker_and_index_sync(client: TestClient, tmp_path: Any) -> None:
     from service.media.transforms import transform  # noqa: F401  (ffmpeg present)
 
-    k = _key(client, "generate", "verify")
+    k = key_headers(client, "generate", "verify")
     r = client.post(
-        "/v1/screen", json={"prompt": "a narrator voice"}, headers=_key(client, "screen")
+        "/v1/screen", json={"prompt": "a narrator voice"}, headers=key_headers(client, "screen")
     )
     assert re.fullmatch(r"[0-9a-f]{8}", r.headers["x-provkit-worker"])
     assert r.headers["x-provkit-worker"] == worker_id()
@@ -124,7 +115,7 @@ def test_generations_run_on_lower_priority_threads(
 
     monkeypatch.setattr(pipeline, "generate", spy)
     base = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    k = _key(client, "generate")
+    k = key_headers(client, "generate")
     r = client.post(
         "/v1/generate",
         json={"prompt": "rain on a tin roof", "kind": "audio", "duration_s": 2},
